@@ -1,0 +1,24 @@
+#![doc = include_str!("../../README.md")]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod analytics;
+pub mod command;
+pub mod connection;
+pub mod decision;
+pub mod entity;
+pub mod error;
+pub mod model;
+pub mod sample;
+pub mod schema;
+pub mod state;
+pub mod twin;
+
+pub use crate::command::{AuditEntry, Command, CommandGate, Outcome};
+pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::sample::{BatchRef, Sample, SampleBatch, SignalId, Timestamp};
+pub use crate::schema::{CommandId, CommandSpec, Schema, SchemaBuilder, SignalSpec};
+pub use crate::state::{Delta, TwinState};
+pub use crate::twin::{
+    IngestCounters, IngestReport, Rejection, StepReport, Twin, TwinBuilder, TwinLimits, TwinSnapshot,
+};

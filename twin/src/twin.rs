@@ -1,0 +1,837 @@
+//! The [`Twin`]: wires a schema, its state, a digital model, analytics engines and decision
+//! rules; ingests samples, produces insights, and sends validated commands back.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analytics::{AnalyticsEngine, Insight};
+use crate::command::{AuditEntry, Command, CommandGate, Outcome};
+use crate::connection::DataConnection;
+use crate::decision::{CommandRequest, DecisionRule};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::DigitalModel;
+use crate::sample::{BatchRef, Sample, SampleBatch, SignalId, Timestamp};
+use crate::schema::{CommandId, Schema};
+use crate::state::TwinState;
+
+/// The snapshot format this version writes and reads.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// One refused sample of a batch: its index in the batch and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Index of the sample in the input batch.
+    pub index: usize,
+    /// Why it was refused.
+    pub kind: ErrorKind,
+}
+
+/// What became of one ingested batch: `accepted + rejections.len()` equals its length.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Samples taken into the state.
+    pub accepted: usize,
+    /// Samples refused, in input order.
+    pub rejections: Vec<Rejection>,
+}
+
+impl IngestReport {
+    /// Number of refused samples.
+    pub fn rejected(&self) -> usize {
+        self.rejections.len()
+    }
+
+    /// Number of samples in the batch.
+    pub fn total(&self) -> usize {
+        self.accepted + self.rejections.len()
+    }
+}
+
+/// Running totals of everything a twin was given; `accepted + rejected() == received`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestCounters {
+    /// Samples offered to the twin.
+    pub received: u64,
+    /// Samples taken into the state.
+    pub accepted: u64,
+    /// Refused: NaN or infinite value.
+    pub non_finite: u64,
+    /// Refused: signal id not in the schema.
+    pub unknown_signal: u64,
+    /// Refused: older than the signal's last accepted sample.
+    pub out_of_order: u64,
+    /// Refused: an exact repeat of the signal's last accepted sample (idempotent).
+    pub duplicate: u64,
+    /// Refused: same time as the last accepted sample, different value.
+    pub timestamp_conflict: u64,
+    /// Refused: outside the signal's valid range.
+    pub out_of_range: u64,
+}
+
+impl IngestCounters {
+    /// Total refused samples.
+    pub fn rejected(&self) -> u64 {
+        self.non_finite
+            + self.unknown_signal
+            + self.out_of_order
+            + self.duplicate
+            + self.timestamp_conflict
+            + self.out_of_range
+    }
+
+    fn count(&mut self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::NonFinite => self.non_finite += 1,
+            ErrorKind::UnknownSignal => self.unknown_signal += 1,
+            ErrorKind::OutOfOrder => self.out_of_order += 1,
+            ErrorKind::Duplicate => self.duplicate += 1,
+            ErrorKind::TimestampConflict => self.timestamp_conflict += 1,
+            _ => self.out_of_range += 1,
+        }
+    }
+}
+
+/// Running totals of commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandCounters {
+    /// Requests that passed validation.
+    pub accepted: u64,
+    /// Requests refused by validation (never sent).
+    pub refused: u64,
+    /// Validated commands handed to a connection.
+    pub sent: u64,
+    /// Validated commands the connection failed to send.
+    pub send_failed: u64,
+    /// Insights discarded because the pending queue was full.
+    pub insights_dropped: u64,
+    /// Audit entries discarded because the log was full.
+    pub audit_dropped: u64,
+}
+
+/// What one [`Twin::step`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Samples taken from the connection.
+    pub polled: usize,
+    /// What became of them.
+    pub ingest: IngestReport,
+    /// Commands handed to the connection.
+    pub sent: usize,
+    /// Commands the connection failed to send (see the audit log).
+    pub send_failed: usize,
+}
+
+/// A saved part (model, engine or rule): its name and its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPart {
+    /// The part's name.
+    pub name: String,
+    /// The part's state.
+    pub state: serde_json::Value,
+}
+
+/// Everything a twin has learnt, as plain data: restore it into a twin built with the same
+/// schema and parts, and the twin carries on exactly where it stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TwinSnapshot {
+    /// The snapshot format ([`SNAPSHOT_FORMAT`]).
+    pub format: u32,
+    schema: Schema,
+    state: TwinState,
+    gate: CommandGate,
+    ingest: IngestCounters,
+    commands: CommandCounters,
+    latest: Option<i64>,
+    model: Option<SavedPart>,
+    engines: Vec<SavedPart>,
+    rules: Vec<SavedPart>,
+    insights: Vec<Insight>,
+    audit: Vec<AuditEntry>,
+    outbox: Vec<Command>,
+}
+
+impl TwinSnapshot {
+    /// The snapshot as JSON.
+    pub fn to_json(&self) -> Result<String> {
+        Ok(serde_json::to_string(self)?)
+    }
+
+    /// Read a snapshot from JSON; refuses other formats.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let snap: TwinSnapshot = serde_json::from_str(json)?;
+        if snap.format != SNAPSHOT_FORMAT {
+            return Err(Error::Serialization(format!(
+                "snapshot format {} is not supported (this version reads format {SNAPSHOT_FORMAT})",
+                snap.format
+            )));
+        }
+        Ok(snap)
+    }
+
+    /// The schema of the snapshotted twin.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+/// Bounds on what a twin keeps in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwinLimits {
+    /// Insights kept until drained; older ones are dropped and counted beyond this.
+    pub max_pending_insights: usize,
+    /// Audit entries kept; older ones are dropped and counted beyond this.
+    pub max_audit_entries: usize,
+}
+
+impl Default for TwinLimits {
+    fn default() -> Self {
+        TwinLimits {
+            max_pending_insights: 65_536,
+            max_audit_entries: 10_000,
+        }
+    }
+}
+
+/// Builds a [`Twin`] from a schema and its parts.
+pub struct TwinBuilder {
+    schema: Schema,
+    model: Option<Box<dyn DigitalModel>>,
+    engines: Vec<Box<dyn AnalyticsEngine>>,
+    rules: Vec<Box<dyn DecisionRule>>,
+    limits: TwinLimits,
+}
+
+impl TwinBuilder {
+    /// Set the digital model.
+    ///
+    /// ```
+    /// use twin::entity::ConveyorDrive;
+    /// use twin::model::ConveyorModel;
+    /// let schema = ConveyorDrive::standard_schema();
+    /// let model = ConveyorModel::new(&schema, Default::default())?;
+    /// let twin = twin::Twin::builder(schema).model(model).build()?;
+    /// assert!(twin.model().is_some());
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn model(mut self, model: impl DigitalModel + 'static) -> Self {
+        self.model = Some(Box::new(model));
+        self
+    }
+
+    /// Add an analytics engine; engines see each batch in the order they were added.
+    ///
+    /// ```
+    /// use twin::analytics::detect::{EwmaMonitor, MonitorConfig};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let monitor = EwmaMonitor::new(&schema, MonitorConfig::default())?;
+    /// let twin = twin::Twin::builder(schema).engine(monitor).build()?;
+    /// assert_eq!(twin.engine_names(), vec!["ewma_monitor"]);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn engine(mut self, engine: impl AnalyticsEngine + 'static) -> Self {
+        self.engines.push(Box::new(engine));
+        self
+    }
+
+    /// Add a decision rule; rules see each batch's insights in the order they were added.
+    ///
+    /// ```
+    /// use twin::decision::{DerateConfig, DerateRule};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let rule = DerateRule::new(&schema, DerateConfig::conveyor())?;
+    /// let twin = twin::Twin::builder(schema).rule(rule).build()?;
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn rule(mut self, rule: impl DecisionRule + 'static) -> Self {
+        self.rules.push(Box::new(rule));
+        self
+    }
+
+    /// Set memory bounds.
+    ///
+    /// ```
+    /// use twin::TwinLimits;
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let limits = TwinLimits { max_pending_insights: 10, ..TwinLimits::default() };
+    /// let twin = twin::Twin::builder(schema).limits(limits).build()?;
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn limits(mut self, limits: TwinLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Validate and build the twin.
+    pub fn build(self) -> Result<Twin> {
+        if self.limits.max_pending_insights == 0 || self.limits.max_audit_entries == 0 {
+            return Err(Error::InvalidInput("twin limits must be at least 1".into()));
+        }
+        let mut names: Vec<&str> = self.engines.iter().map(|e| e.name()).collect();
+        names.extend(self.rules.iter().map(|r| r.name()));
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::InvalidInput(format!("two parts are named {:?}", w[0])));
+        }
+        let schema = Arc::new(self.schema);
+        Ok(Twin {
+            state: TwinState::new(&schema),
+            gate: CommandGate::new(&schema),
+            schema,
+            model: self.model,
+            engines: self.engines,
+            rules: self.rules,
+            limits: self.limits,
+            ingest: IngestCounters::default(),
+            commands: CommandCounters::default(),
+            latest: None,
+            insights: VecDeque::new(),
+            audit: VecDeque::new(),
+            outbox: Vec::new(),
+            scratch: SampleBatch::new(),
+            poll_buf: SampleBatch::new(),
+            new_insights: Vec::new(),
+            requests: Vec::new(),
+        })
+    }
+
+    /// Build the twin and load a snapshot into it. The snapshot's schema must equal the
+    /// builder's, and its model, engines and rules must match by name and order.
+    pub fn restore(self, snapshot: TwinSnapshot) -> Result<Twin> {
+        if snapshot.format != SNAPSHOT_FORMAT {
+            return Err(Error::Serialization(format!(
+                "snapshot format {} is not supported",
+                snapshot.format
+            )));
+        }
+        if snapshot.schema != self.schema {
+            return Err(Error::Serialization("the snapshot was taken with another schema".into()));
+        }
+        let mut twin = self.build()?;
+        snapshot.state.check_shape(&twin.schema)?;
+        let mismatch = |what: &str| Error::Serialization(format!("the snapshot's {what} differ from the twin's"));
+        match (&mut twin.model, snapshot.model) {
+            (None, None) => {}
+            (Some(m), Some(saved)) if m.name() == saved.name => m.restore(saved.state)?,
+            _ => return Err(mismatch("model")),
+        }
+        if twin.engines.len() != snapshot.engines.len() || twin.rules.len() != snapshot.rules.len() {
+            return Err(mismatch("engines or rules"));
+        }
+        for (e, saved) in twin.engines.iter_mut().zip(snapshot.engines) {
+            if e.name() != saved.name {
+                return Err(mismatch("engines"));
+            }
+            e.restore(saved.state)?;
+        }
+        for (r, saved) in twin.rules.iter_mut().zip(snapshot.rules) {
+            if r.name() != saved.name {
+                return Err(mismatch("rules"));
+            }
+            r.restore(saved.state)?;
+        }
+        twin.state = snapshot.state;
+        twin.gate = snapshot.gate;
+        twin.ingest = snapshot.ingest;
+        twin.commands = snapshot.commands;
+        twin.latest = snapshot.latest;
+        twin.insights = snapshot.insights.into();
+        twin.audit = snapshot.audit.into();
+        twin.outbox = snapshot.outbox;
+        Ok(twin)
+    }
+}
+
+/// A digital twin of one asset.
+///
+/// ```
+/// use twin::{Twin, Timestamp};
+/// let schema = twin::entity::ConveyorDrive::standard_schema();
+/// let vib = schema.signal_id("vibration")?;
+/// let mut twin = Twin::builder(schema).build()?;
+/// let report = twin.ingest_batch(twin::BatchRef::new(
+///     &[0, 1, 1, 0],
+///     &[vib.0, vib.0, vib.0, 99],
+///     &[1.0, 1.1, 1.1, 2.0],
+/// )?);
+/// // The repeat at t=1 is a duplicate, id 99 is unknown: 2 accepted, 2 refused.
+/// assert_eq!((report.accepted, report.rejected()), (2, 2));
+/// assert_eq!(twin.state().reported(vib), Some(1.1));
+/// # Ok::<(), twin::Error>(())
+/// ```
+pub struct Twin {
+    schema: Arc<Schema>,
+    state: TwinState,
+    gate: CommandGate,
+    model: Option<Box<dyn DigitalModel>>,
+    engines: Vec<Box<dyn AnalyticsEngine>>,
+    rules: Vec<Box<dyn DecisionRule>>,
+    limits: TwinLimits,
+    ingest: IngestCounters,
+    commands: CommandCounters,
+    latest: Option<i64>,
+    insights: VecDeque<Insight>,
+    audit: VecDeque<AuditEntry>,
+    outbox: Vec<Command>,
+    // Reused buffers: the hot path allocates nothing per sample.
+    scratch: SampleBatch,
+    poll_buf: SampleBatch,
+    new_insights: Vec<Insight>,
+    requests: Vec<CommandRequest>,
+}
+
+impl std::fmt::Debug for Twin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twin")
+            .field("schema", &self.schema.name())
+            .field("version", &self.state.version())
+            .field("ingest", &self.ingest)
+            .field("commands", &self.commands)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Twin {
+    /// Start building a twin for a schema.
+    pub fn builder(schema: Schema) -> TwinBuilder {
+        TwinBuilder {
+            schema,
+            model: None,
+            engines: Vec::new(),
+            rules: Vec::new(),
+            limits: TwinLimits::default(),
+        }
+    }
+
+    /// The twin's schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The twin's state.
+    pub fn state(&self) -> &TwinState {
+        &self.state
+    }
+
+    /// The digital model, if any.
+    pub fn model(&self) -> Option<&dyn DigitalModel> {
+        self.model.as_deref()
+    }
+
+    /// Names of the analytics engines, in order.
+    pub fn engine_names(&self) -> Vec<&str> {
+        self.engines.iter().map(|e| e.name()).collect()
+    }
+
+    /// Running totals of ingested samples.
+    pub fn ingest_counters(&self) -> IngestCounters {
+        self.ingest
+    }
+
+    /// Running totals of commands.
+    pub fn command_counters(&self) -> CommandCounters {
+        self.commands
+    }
+
+    /// The latest accepted sample time, if any.
+    pub fn now(&self) -> Option<Timestamp> {
+        self.latest.map(Timestamp)
+    }
+
+    /// Ingest one sample; a refused sample is an error that says why.
+    ///
+    /// ```
+    /// use twin::{ErrorKind, Sample, Timestamp, Twin};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let load = schema.signal_id("load")?;
+    /// let mut twin = Twin::builder(schema).build()?;
+    /// twin.ingest(Sample::new(Timestamp(10), load, 0.7))?;
+    /// let e = twin.ingest(Sample::new(Timestamp(5), load, 0.7)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::OutOfOrder);
+    /// let e = twin.ingest(Sample::new(Timestamp(20), load, f64::NAN)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NonFinite);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn ingest(&mut self, sample: Sample) -> Result<()> {
+        let detail = self.classify_detail(sample);
+        let report = self.ingest_batch(BatchRef::new(
+            std::slice::from_ref(&sample.time.0),
+            std::slice::from_ref(&sample.signal.0),
+            std::slice::from_ref(&sample.value),
+        )?);
+        match (report.rejections.first(), detail) {
+            (None, _) => Ok(()),
+            (Some(_), Some(e)) => Err(e),
+            (Some(r), None) => Err(Error::InvalidInput(format!("sample refused: {}", r.kind))),
+        }
+    }
+
+    /// The error a sample would be refused with, if any (for detailed single-sample errors).
+    fn classify_detail(&self, s: Sample) -> Option<Error> {
+        let i = s.signal.index();
+        let name = || self.schema.signal_name(s.signal).to_string();
+        if i >= self.schema.signal_count() {
+            return Some(Error::UnknownSignal(format!("signal id {}", s.signal.0)));
+        }
+        if !s.value.is_finite() {
+            return Some(Error::NonFinite(name()));
+        }
+        let (lo, hi) = (self.schema.lower_bounds()[i], self.schema.upper_bounds()[i]);
+        if s.value < lo || s.value > hi {
+            return Some(Error::OutOfRange {
+                name: name(),
+                value: s.value,
+                min: lo,
+                max: hi,
+            });
+        }
+        let last = self.state.last_time_raw(i);
+        if s.time.0 > last {
+            None
+        } else if s.time.0 == last {
+            if self.state.last_value_raw(i).to_bits() == s.value.to_bits() {
+                Some(Error::Duplicate {
+                    signal: name(),
+                    time: s.time.0,
+                })
+            } else {
+                Some(Error::TimestampConflict {
+                    signal: name(),
+                    time: s.time.0,
+                })
+            }
+        } else {
+            Some(Error::OutOfOrder {
+                signal: name(),
+                time: s.time.0,
+                last,
+            })
+        }
+    }
+
+    /// Ingest a columnar batch. Each sample is accepted or refused on its own; the report
+    /// lists every refusal with its index and reason, and `accepted + rejected` always
+    /// equals the batch length. Accepted samples then go to the model, the engines and the
+    /// rules; any commands the rules request are validated and queued for sending.
+    pub fn ingest_batch(&mut self, batch: BatchRef<'_>) -> IngestReport {
+        let (times, signals, values) = (batch.times(), batch.signals(), batch.values());
+        let n = times.len();
+        let lo = self.schema.lower_bounds();
+        let hi = self.schema.upper_bounds();
+        let nsig = lo.len();
+        let mut report = IngestReport::default();
+        let mut latest = self.latest.unwrap_or(i64::MIN);
+        for k in 0..n {
+            let (t, v) = (times[k], values[k]);
+            let i = signals[k] as usize;
+            let kind = if i >= nsig {
+                ErrorKind::UnknownSignal
+            } else if !v.is_finite() {
+                ErrorKind::NonFinite
+            } else if v < lo[i] || v > hi[i] {
+                ErrorKind::OutOfRange
+            } else {
+                let last = self.state.last_time_raw(i);
+                if t > last {
+                    self.state.report(i, t, v);
+                    latest = latest.max(t);
+                    continue;
+                } else if t < last {
+                    ErrorKind::OutOfOrder
+                } else if self.state.last_value_raw(i).to_bits() == v.to_bits() {
+                    ErrorKind::Duplicate
+                } else {
+                    ErrorKind::TimestampConflict
+                }
+            };
+            self.ingest.count(kind);
+            report.rejections.push(Rejection { index: k, kind });
+        }
+        report.accepted = n - report.rejections.len();
+        self.ingest.received += n as u64;
+        self.ingest.accepted += report.accepted as u64;
+        if report.accepted > 0 {
+            self.latest = Some(latest);
+            if report.rejections.is_empty() {
+                self.process(batch);
+            } else {
+                let mut accepted = std::mem::take(&mut self.scratch);
+                accepted.clear();
+                let mut next = report.rejections.iter().map(|r| r.index).peekable();
+                for k in 0..n {
+                    if next.peek() == Some(&k) {
+                        next.next();
+                    } else {
+                        accepted.push(Timestamp(times[k]), SignalId(signals[k]), values[k]);
+                    }
+                }
+                self.process(accepted.as_ref());
+                self.scratch = accepted;
+            }
+        }
+        report
+    }
+
+    /// Run accepted samples through the model, the engines and the rules.
+    fn process(&mut self, batch: BatchRef<'_>) {
+        if let Some(m) = self.model.as_mut() {
+            m.assimilate(batch);
+        }
+        self.new_insights.clear();
+        for e in self.engines.iter_mut() {
+            e.observe(&self.schema, batch, &mut self.new_insights);
+        }
+        let now = Timestamp(self.latest.unwrap_or(0));
+        if !self.rules.is_empty() {
+            let mut requests = std::mem::take(&mut self.requests);
+            for ri in 0..self.rules.len() {
+                requests.clear();
+                self.rules[ri].evaluate(&self.state, &self.new_insights, now, &mut requests);
+                for req in requests.iter() {
+                    let source = self.rules[ri].name().to_string();
+                    // A refusal is recorded in the audit log; the rule carries on.
+                    let _ = self.issue(req.command, req.value, now, source);
+                }
+            }
+            self.requests = requests;
+        }
+        let cap = self.limits.max_pending_insights;
+        for ins in self.new_insights.drain(..) {
+            if self.insights.len() == cap {
+                self.insights.pop_front();
+                self.commands.insights_dropped += 1;
+            }
+            self.insights.push_back(ins);
+        }
+    }
+
+    fn log(&mut self, entry: AuditEntry) {
+        if self.audit.len() == self.limits.max_audit_entries {
+            self.audit.pop_front();
+            self.commands.audit_dropped += 1;
+        }
+        self.audit.push_back(entry);
+    }
+
+    fn issue(&mut self, id: CommandId, value: f64, time: Timestamp, source: String) -> Result<Command> {
+        let name = self
+            .schema
+            .command(id)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|_| format!("#{}", id.0));
+        let result = self.gate.validate(&self.schema, id, value, time).and_then(|cmd| {
+            if let Some(prop) = self.schema.command_property(id) {
+                self.state.set_desired(&self.schema, prop, value, time, None)?;
+            }
+            Ok(cmd)
+        });
+        let outcome = match &result {
+            Ok(cmd) => {
+                self.commands.accepted += 1;
+                if let Some(m) = self.model.as_mut() {
+                    m.apply(cmd);
+                }
+                self.outbox.push(cmd.clone());
+                Outcome::Accepted
+            }
+            Err(e) => {
+                self.commands.refused += 1;
+                Outcome::Refused {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        self.log(AuditEntry {
+            time,
+            command: name,
+            value,
+            source,
+            outcome,
+        });
+        result
+    }
+
+    /// Request a command by name at `time`. It is validated against the schema's limits
+    /// and rate limits; if it passes, it sets the desired value of its property, goes to
+    /// the model, and waits in the outbox for [`Twin::flush`] or [`Twin::step`]. Either way
+    /// it is recorded in the audit log.
+    ///
+    /// ```
+    /// use twin::{ErrorKind, Timestamp, Twin};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let mut twin = Twin::builder(schema).build()?;
+    /// twin.command("set_speed", 1.8, Timestamp(0))?;
+    /// let e = twin.command("set_speed", 9.0, Timestamp(60_000_000_000)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::OutOfRange);
+    /// assert_eq!(twin.pending_commands().len(), 1);
+    /// assert_eq!(twin.audit_log().count(), 2);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn command(&mut self, name: &str, value: f64, time: Timestamp) -> Result<Command> {
+        let id = match self.schema.command_id(name) {
+            Ok(id) => id,
+            Err(e) => {
+                self.commands.refused += 1;
+                self.log(AuditEntry {
+                    time,
+                    command: name.to_string(),
+                    value,
+                    source: "user".into(),
+                    outcome: Outcome::Refused {
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    },
+                });
+                return Err(e);
+            }
+        };
+        self.issue(id, value, time, "user".into())
+    }
+
+    /// Set the desired value of a property (optimistic concurrency with `expected_version`).
+    ///
+    /// ```
+    /// use twin::{ErrorKind, Timestamp, Twin};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let mut twin = Twin::builder(schema).build()?;
+    /// let v = twin.state().version();
+    /// twin.set_desired("speed_setpoint", 1.5, Timestamp(0), Some(v))?;
+    /// let e = twin.set_desired("speed_setpoint", 1.0, Timestamp(0), Some(v)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::VersionConflict);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn set_desired(&mut self, property: &str, value: f64, time: Timestamp, expected_version: Option<u64>) -> Result<u64> {
+        let id = self.schema.signal_id(property)?;
+        self.state.set_desired(&self.schema, id, value, time, expected_version)
+    }
+
+    /// Validated commands waiting to be sent.
+    pub fn pending_commands(&self) -> &[Command] {
+        &self.outbox
+    }
+
+    /// Take the validated commands waiting to be sent (for hosts that send them themselves).
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        let taken = std::mem::take(&mut self.outbox);
+        for cmd in &taken {
+            self.commands.sent += 1;
+            self.log(AuditEntry {
+                time: cmd.time(),
+                command: cmd.name().to_string(),
+                value: cmd.value(),
+                source: "outbox".into(),
+                outcome: Outcome::Sent,
+            });
+        }
+        taken
+    }
+
+    /// Send every pending command through a connection. Returns (sent, failed); a failed
+    /// command is recorded in the audit log and not retried.
+    pub fn flush(&mut self, conn: &mut dyn DataConnection) -> (usize, usize) {
+        let outbox = std::mem::take(&mut self.outbox);
+        let (mut sent, mut failed) = (0, 0);
+        for cmd in &outbox {
+            let outcome = match conn.send(cmd) {
+                Ok(()) => {
+                    sent += 1;
+                    self.commands.sent += 1;
+                    Outcome::Sent
+                }
+                Err(e) => {
+                    failed += 1;
+                    self.commands.send_failed += 1;
+                    Outcome::SendFailed {
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    }
+                }
+            };
+            self.log(AuditEntry {
+                time: cmd.time(),
+                command: cmd.name().to_string(),
+                value: cmd.value(),
+                source: "outbox".into(),
+                outcome,
+            });
+        }
+        (sent, failed)
+    }
+
+    /// Poll up to `max_samples` from a connection, ingest them, and send pending commands
+    /// back through it.
+    pub fn step(&mut self, conn: &mut dyn DataConnection, max_samples: usize) -> Result<StepReport> {
+        let mut buf = std::mem::take(&mut self.poll_buf);
+        buf.clear();
+        let polled = conn.poll(&mut buf, max_samples);
+        let ingest = match polled {
+            Ok(_) => self.ingest_batch(buf.as_ref()),
+            Err(e) => {
+                self.poll_buf = buf;
+                return Err(e);
+            }
+        };
+        let polled = buf.len();
+        self.poll_buf = buf;
+        let (sent, send_failed) = self.flush(conn);
+        Ok(StepReport {
+            polled,
+            ingest,
+            sent,
+            send_failed,
+        })
+    }
+
+    /// Insights waiting to be read, oldest first.
+    pub fn insights(&self) -> impl Iterator<Item = &Insight> {
+        self.insights.iter()
+    }
+
+    /// Take every pending insight, oldest first.
+    pub fn drain_insights(&mut self) -> Vec<Insight> {
+        self.insights.drain(..).collect()
+    }
+
+    /// The command audit log, oldest first.
+    pub fn audit_log(&self) -> impl Iterator<Item = &AuditEntry> {
+        self.audit.iter()
+    }
+
+    /// Save everything the twin has learnt.
+    pub fn snapshot(&self) -> Result<TwinSnapshot> {
+        let model = match &self.model {
+            Some(m) => Some(SavedPart {
+                name: m.name().to_string(),
+                state: m.save()?,
+            }),
+            None => None,
+        };
+        let engines = self
+            .engines
+            .iter()
+            .map(|e| Ok(SavedPart { name: e.name().to_string(), state: e.save()? }))
+            .collect::<Result<_>>()?;
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| Ok(SavedPart { name: r.name().to_string(), state: r.save()? }))
+            .collect::<Result<_>>()?;
+        Ok(TwinSnapshot {
+            format: SNAPSHOT_FORMAT,
+            schema: (*self.schema).clone(),
+            state: self.state.clone(),
+            gate: self.gate.clone(),
+            ingest: self.ingest,
+            commands: self.commands,
+            latest: self.latest,
+            model,
+            engines,
+            rules,
+            insights: self.insights.iter().copied().collect(),
+            audit: self.audit.iter().cloned().collect(),
+            outbox: self.outbox.clone(),
+        })
+    }
+}
