@@ -183,7 +183,11 @@ impl CommandGate {
 
     /// The value of the last command sent with this id, if any.
     pub fn last_value(&self, id: CommandId) -> Option<f64> {
-        self.last.get(id.index()).copied().flatten().map(|l| l.value)
+        self.last
+            .get(id.index())
+            .copied()
+            .flatten()
+            .map(|l| l.value)
     }
 }
 
@@ -201,7 +205,9 @@ mod tests {
         let spec = schema.command(id).expect("spec").clone();
         let rate = spec.max_rate.expect("conveyor limits its rate");
         let mut gate = CommandGate::new(&schema);
-        let first = gate.validate(&schema, id, 1.0, Timestamp(0)).expect("first");
+        let first = gate
+            .validate(&schema, id, 1.0, Timestamp(0))
+            .expect("first");
         assert_eq!(first.seq(), 1);
         // Out of limits, non-finite: refused, nothing recorded.
         for bad in [spec.max + 0.01, spec.min - 0.01, f64::NAN, f64::INFINITY] {
@@ -214,10 +220,14 @@ mod tests {
             .validate(&schema, id, ok + 1e-3, Timestamp(10 * S))
             .expect_err("too fast");
         assert_eq!(e.kind(), ErrorKind::RateLimited);
-        let c = gate.validate(&schema, id, ok, Timestamp(10 * S)).expect("at the rate");
+        let c = gate
+            .validate(&schema, id, ok, Timestamp(10 * S))
+            .expect("at the rate");
         assert_eq!(c.seq(), 2);
         // Time may not run backwards.
-        let e = gate.validate(&schema, id, ok, Timestamp(5 * S)).expect_err("back");
+        let e = gate
+            .validate(&schema, id, ok, Timestamp(5 * S))
+            .expect_err("back");
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
     }
 }

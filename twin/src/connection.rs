@@ -111,7 +111,9 @@ pub struct TwinEnd {
 /// ```
 pub fn channel(capacity: usize, policy: OverflowPolicy) -> Result<(DeviceEnd, TwinEnd)> {
     if capacity == 0 {
-        return Err(Error::InvalidInput("channel capacity must be at least 1".into()));
+        return Err(Error::InvalidInput(
+            "channel capacity must be at least 1".into(),
+        ));
     }
     let (stx, srx) = crossbeam_channel::bounded(capacity);
     let (ctx, crx) = crossbeam_channel::bounded(capacity);
@@ -212,7 +214,9 @@ impl DataConnection for TwinEnd {
                 Err(_) => break,
             }
         }
-        self.counters.delivered.fetch_add(n as u64, Ordering::AcqRel);
+        self.counters
+            .delivered
+            .fetch_add(n as u64, Ordering::AcqRel);
         Ok(n)
     }
 
@@ -222,9 +226,9 @@ impl DataConnection for TwinEnd {
             Err(TrySendError::Full(_)) => Err(Error::ChannelFull {
                 capacity: self.command_capacity,
             }),
-            Err(TrySendError::Disconnected(_)) => {
-                Err(Error::Disconnected("the device's end of the channel was dropped".into()))
-            }
+            Err(TrySendError::Disconnected(_)) => Err(Error::Disconnected(
+                "the device's end of the channel was dropped".into(),
+            )),
         }
     }
 }
@@ -344,7 +348,9 @@ pub fn read_csv<R: BufRead>(reader: R, schema: &Schema) -> Result<SampleBatch> {
             continue;
         }
         let mut parts = line.split(',');
-        let (Some(t), Some(name), Some(v), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(t), Some(name), Some(v), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(Error::InvalidInput(format!("line {n}: expected 3 fields")));
         };
         let t: i64 = t
@@ -388,7 +394,10 @@ mod tests {
         assert_eq!(conn.poll(&mut b, 100).expect("poll"), 3);
         assert_eq!(b.as_ref().times(), &[0, 1, 2]);
         let st = conn.stats();
-        assert_eq!((st.sent, st.refused, st.dropped, st.delivered), (3, 7, 0, 3));
+        assert_eq!(
+            (st.sent, st.refused, st.dropped, st.delivered),
+            (3, 7, 0, 3)
+        );
     }
 
     #[test]
@@ -431,7 +440,10 @@ mod tests {
         for (bad, needle) in [
             ("time,signal\n", "line 1"),
             ("time_ns,signal,value\n0,load\n", "line 2"),
-            ("time_ns,signal,value\n0,load,1\nx,load,1\n", "line 3: bad time"),
+            (
+                "time_ns,signal,value\n0,load,1\nx,load,1\n",
+                "line 3: bad time",
+            ),
             ("time_ns,signal,value\n0,load,abc\n", "bad value"),
         ] {
             let e = read_csv(bad.as_bytes(), &schema).expect_err(bad);

@@ -25,7 +25,13 @@ pub trait DecisionRule: Send {
     /// A stable name, used in the audit log and checked when a snapshot is restored.
     fn name(&self) -> &str;
     /// Look at the insights of the latest batch and the state at `now`; append requests.
-    fn evaluate(&mut self, state: &TwinState, insights: &[Insight], now: Timestamp, out: &mut Vec<CommandRequest>);
+    fn evaluate(
+        &mut self,
+        state: &TwinState,
+        insights: &[Insight],
+        now: Timestamp,
+        out: &mut Vec<CommandRequest>,
+    );
     /// The rule's state as JSON.
     fn save(&self) -> Result<serde_json::Value>;
     /// Replace the rule's state with a saved one.
@@ -100,13 +106,19 @@ impl DerateRule {
         let signal = schema.signal_id(&config.signal)?;
         let command = schema.command_id(&config.command)?;
         let property = schema.command_property(command).ok_or_else(|| {
-            Error::InvalidInput(format!("command {} sets no property to derate", config.command))
+            Error::InvalidInput(format!(
+                "command {} sets no property to derate",
+                config.command
+            ))
         })?;
         if config.min_events == 0 || config.min_events > 1024 {
             return Err(Error::InvalidInput("min_events must be in 1..=1024".into()));
         }
         if !(config.factor > 0.0 && config.factor < 1.0) {
-            return Err(Error::InvalidInput(format!("factor must be in (0, 1), got {}", config.factor)));
+            return Err(Error::InvalidInput(format!(
+                "factor must be in (0, 1), got {}",
+                config.factor
+            )));
         }
         for (name, v) in [
             ("window_s", config.window_s),
@@ -114,7 +126,9 @@ impl DerateRule {
             ("floor", config.floor),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::InvalidInput(format!("{name} must be finite and non-negative, got {v}")));
+                return Err(Error::InvalidInput(format!(
+                    "{name} must be finite and non-negative, got {v}"
+                )));
             }
         }
         Ok(DerateRule {
@@ -137,7 +151,13 @@ impl DecisionRule for DerateRule {
         "derate_on_persistent_anomaly"
     }
 
-    fn evaluate(&mut self, state: &TwinState, insights: &[Insight], now: Timestamp, out: &mut Vec<CommandRequest>) {
+    fn evaluate(
+        &mut self,
+        state: &TwinState,
+        insights: &[Insight],
+        now: Timestamp,
+        out: &mut Vec<CommandRequest>,
+    ) {
         let window = (self.config.window_s * 1e9) as i64;
         for ins in insights {
             if ins.signal != self.signal || !ins.kind.is_abnormal() {
@@ -159,7 +179,9 @@ impl DecisionRule for DerateRule {
             .state
             .last_action
             .is_none_or(|t| (now.0 - t) as f64 >= self.config.cooldown_s * 1e9);
-        let current = state.desired(self.property).or_else(|| state.reported(self.property));
+        let current = state
+            .desired(self.property)
+            .or_else(|| state.reported(self.property));
         if let (true, Some(current)) = (cooled, current) {
             let target = (current * self.config.factor).max(self.config.floor);
             if target < current {

@@ -94,7 +94,9 @@ impl ConveyorConfig {
         ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
-                return Err(Error::InvalidInput(format!("{name} must be finite and positive, got {v}")));
+                return Err(Error::InvalidInput(format!(
+                    "{name} must be finite and positive, got {v}"
+                )));
             }
         }
         let non_negative = [
@@ -206,9 +208,21 @@ impl ConveyorDrive {
     /// medium machines on rigid foundations.
     pub fn standard_schema() -> Schema {
         let built = Schema::builder("conveyor_drive")
-            .telemetry(SignalSpec::new("belt_speed", "m/s").range(0.0, 5.0).alarm_low(0.2))
-            .telemetry(SignalSpec::new("vibration", "mm/s").range(0.0, 100.0).alarm_high(4.5))
-            .telemetry(SignalSpec::new("motor_temp", "degC").range(-40.0, 200.0).alarm_high(90.0))
+            .telemetry(
+                SignalSpec::new("belt_speed", "m/s")
+                    .range(0.0, 5.0)
+                    .alarm_low(0.2),
+            )
+            .telemetry(
+                SignalSpec::new("vibration", "mm/s")
+                    .range(0.0, 100.0)
+                    .alarm_high(4.5),
+            )
+            .telemetry(
+                SignalSpec::new("motor_temp", "degC")
+                    .range(-40.0, 200.0)
+                    .alarm_high(90.0),
+            )
             .telemetry(SignalSpec::new("load", "1").range(0.0, 2.0).alarm_high(1.2))
             .property(SignalSpec::new("speed_setpoint", "m/s").range(0.0, 3.0))
             .command(
@@ -334,7 +348,11 @@ impl PhysicalEntity for ConveyorDrive {
         if u < impact_p {
             vib += (1.5 + 0.5 * n4.abs()) * self.speed / c.nominal_speed;
         }
-        out.push(t, self.ids.belt_speed, (self.speed + 0.005 * n1).clamp(0.0, 5.0));
+        out.push(
+            t,
+            self.ids.belt_speed,
+            (self.speed + 0.005 * n1).clamp(0.0, 5.0),
+        );
         out.push(t, self.ids.vibration, vib.clamp(0.0, 100.0));
         out.push(t, self.ids.motor_temp, self.motor_temp + 0.3 * n3);
         out.push(t, self.ids.load, self.load);
@@ -388,7 +406,10 @@ mod tests {
         let days: Vec<f64> = (0..20).map(|s| run_to_failure(s, 2.0) / 86_400.0).collect();
         let mean = days.iter().sum::<f64>() / days.len() as f64;
         assert!((25.0..36.0).contains(&mean), "mean life {mean} days");
-        assert!(days.iter().any(|&d| (d - mean).abs() > 0.5), "units vary: {days:?}");
+        assert!(
+            days.iter().any(|&d| (d - mean).abs() > 0.5),
+            "units vary: {days:?}"
+        );
     }
 
     #[test]
@@ -410,7 +431,9 @@ mod tests {
         let s = d.schema().clone();
         for x in b.iter() {
             let spec = s.signal(x.signal).expect("known");
-            assert!(x.value >= spec.min.unwrap_or(f64::MIN) && x.value <= spec.max.unwrap_or(f64::MAX));
+            assert!(
+                x.value >= spec.min.unwrap_or(f64::MIN) && x.value <= spec.max.unwrap_or(f64::MAX)
+            );
         }
     }
 }

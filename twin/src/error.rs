@@ -115,7 +115,9 @@ pub enum Error {
     #[error("unknown signal, property or command: {0}")]
     UnknownSignal(String),
     /// A sample is older than the last accepted one of its signal.
-    #[error("out-of-order sample for {signal}: time {time} ns is before the last accepted {last} ns")]
+    #[error(
+        "out-of-order sample for {signal}: time {time} ns is before the last accepted {last} ns"
+    )]
     OutOfOrder {
         /// The signal's name.
         signal: String,
@@ -133,7 +135,9 @@ pub enum Error {
         time: i64,
     },
     /// A sample has the time of the last accepted sample but another value.
-    #[error("conflicting sample for {signal} at {time} ns: a different value was already accepted")]
+    #[error(
+        "conflicting sample for {signal} at {time} ns: a different value was already accepted"
+    )]
     TimestampConflict {
         /// The signal's name.
         signal: String,

@@ -133,7 +133,10 @@ impl ConveyorModel {
         if c.wear_vibration <= 0.0 {
             return 0.0;
         }
-        ((v_norm - c.base_vibration) / c.wear_vibration).max(0.0).sqrt().min(1.0)
+        ((v_norm - c.base_vibration) / c.wear_vibration)
+            .max(0.0)
+            .sqrt()
+            .min(1.0)
     }
 }
 
@@ -144,13 +147,18 @@ impl DigitalModel for ConveyorModel {
 
     fn assimilate(&mut self, batch: BatchRef<'_>) {
         let nominal = self.config.nominal_speed;
-        let secs_since = |last: Option<i64>, now: i64| last.map_or(0.0, |t| (now - t).max(0) as f64 / 1e9);
+        let secs_since =
+            |last: Option<i64>, now: i64| last.map_or(0.0, |t| (now - t).max(0) as f64 / 1e9);
         for s in batch.iter() {
             if s.signal == self.ids.belt_speed {
                 self.est.speed = s.value;
             } else if s.signal == self.ids.load {
                 let dt = secs_since(self.est.load_t, s.time.0);
-                let a = if self.est.load_t.is_none() { 1.0 } else { 1.0 - (-dt / 3600.0).exp() };
+                let a = if self.est.load_t.is_none() {
+                    1.0
+                } else {
+                    1.0 - (-dt / 3600.0).exp()
+                };
                 self.est.load += a * (s.value - self.est.load);
                 self.est.load_t = Some(s.time.0);
             } else if s.signal == self.ids.speed_setpoint {
@@ -181,7 +189,12 @@ impl DigitalModel for ConveyorModel {
             return;
         }
         self.est.speed = self.est.setpoint;
-        let g = self.config.wear_growth(self.config.wear_rate, self.est.wear, self.est.speed, self.est.load);
+        let g = self.config.wear_growth(
+            self.config.wear_rate,
+            self.est.wear,
+            self.est.speed,
+            self.est.load,
+        );
         self.est.wear = (self.est.wear + g * dt_s).min(1.0);
     }
 

@@ -279,8 +279,8 @@ impl Schema {
     /// # Ok::<(), twin::Error>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
-        let doc: SchemaDoc =
-            serde_json::from_str(json).map_err(|e| Error::Schema(format!("malformed schema JSON: {e}")))?;
+        let doc: SchemaDoc = serde_json::from_str(json)
+            .map_err(|e| Error::Schema(format!("malformed schema JSON: {e}")))?;
         Schema::try_from(doc)
     }
 
@@ -314,9 +314,15 @@ impl Schema {
             check_bound(&s.name, "max", s.max)?;
             check_bound(&s.name, "alarm_low", s.alarm_low)?;
             check_bound(&s.name, "alarm_high", s.alarm_high)?;
-            let (l, h) = (s.min.unwrap_or(f64::NEG_INFINITY), s.max.unwrap_or(f64::INFINITY));
+            let (l, h) = (
+                s.min.unwrap_or(f64::NEG_INFINITY),
+                s.max.unwrap_or(f64::INFINITY),
+            );
             if l > h {
-                return Err(Error::Schema(format!("{}: min {l} is above max {h}", s.name)));
+                return Err(Error::Schema(format!(
+                    "{}: min {l} is above max {h}",
+                    s.name
+                )));
             }
             if let (Some(a), Some(b)) = (s.alarm_low, s.alarm_high) {
                 if a > b {
@@ -344,7 +350,10 @@ impl Schema {
                     c.name, c.min, c.max
                 )));
             }
-            for (what, v) in [("max_rate", c.max_rate), ("min_interval_s", c.min_interval_s)] {
+            for (what, v) in [
+                ("max_rate", c.max_rate),
+                ("min_interval_s", c.min_interval_s),
+            ] {
                 if let Some(x) = v {
                     if !x.is_finite() || x < 0.0 {
                         return Err(Error::Schema(format!(
@@ -377,7 +386,10 @@ impl Schema {
             };
             command_property.push(prop);
             if command_index.insert(c.name.clone(), i as u32).is_some() {
-                return Err(Error::Schema(format!("duplicate command name {:?}", c.name)));
+                return Err(Error::Schema(format!(
+                    "duplicate command name {:?}",
+                    c.name
+                )));
             }
         }
         Ok(Schema {
@@ -547,17 +559,32 @@ mod tests {
         let s = crate::entity::ConveyorDrive::standard_schema();
         let back = Schema::from_json(&s.to_json()).expect("round trip");
         assert_eq!(back, s);
-        assert_eq!(back.signal_id("vibration").expect("id"), s.signal_id("vibration").expect("id"));
+        assert_eq!(
+            back.signal_id("vibration").expect("id"),
+            s.signal_id("vibration").expect("id")
+        );
     }
 
     #[test]
     fn rejects_bad_documents() {
         let cases = [
             ("not json", "malformed"),
-            (r#"{"name": "x", "telemetry": [{"name": "a"}, {"name": "a"}]}"#, "duplicate"),
-            (r#"{"name": "x", "telemetry": [{"name": "a", "min": 2, "max": 1}]}"#, "above max"),
-            (r#"{"name": "x", "commands": [{"name": "c", "min": 0, "max": 1, "property": "p"}]}"#, "not a property"),
-            (r#"{"name": "x", "telemetry": [{"name": "a", "colour": 1}]}"#, "unknown field"),
+            (
+                r#"{"name": "x", "telemetry": [{"name": "a"}, {"name": "a"}]}"#,
+                "duplicate",
+            ),
+            (
+                r#"{"name": "x", "telemetry": [{"name": "a", "min": 2, "max": 1}]}"#,
+                "above max",
+            ),
+            (
+                r#"{"name": "x", "commands": [{"name": "c", "min": 0, "max": 1, "property": "p"}]}"#,
+                "not a property",
+            ),
+            (
+                r#"{"name": "x", "telemetry": [{"name": "a", "colour": 1}]}"#,
+                "unknown field",
+            ),
             (r#"{"name": ""}"#, "empty"),
         ];
         for (json, needle) in cases {

@@ -165,7 +165,10 @@ impl TwinState {
         if !value.is_finite() {
             return Err(Error::NonFinite(spec.name.clone()));
         }
-        let (lo, hi) = (schema.lower_bounds()[id.index()], schema.upper_bounds()[id.index()]);
+        let (lo, hi) = (
+            schema.lower_bounds()[id.index()],
+            schema.upper_bounds()[id.index()],
+        );
         if value < lo || value > hi {
             return Err(Error::OutOfRange {
                 name: spec.name.clone(),

@@ -272,7 +272,10 @@ impl TwinBuilder {
         names.extend(self.rules.iter().map(|r| r.name()));
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::InvalidInput(format!("two parts are named {:?}", w[0])));
+            return Err(Error::InvalidInput(format!(
+                "two parts are named {:?}",
+                w[0]
+            )));
         }
         let schema = Arc::new(self.schema);
         Ok(Twin {
@@ -306,17 +309,22 @@ impl TwinBuilder {
             )));
         }
         if snapshot.schema != self.schema {
-            return Err(Error::Serialization("the snapshot was taken with another schema".into()));
+            return Err(Error::Serialization(
+                "the snapshot was taken with another schema".into(),
+            ));
         }
         let mut twin = self.build()?;
         snapshot.state.check_shape(&twin.schema)?;
-        let mismatch = |what: &str| Error::Serialization(format!("the snapshot's {what} differ from the twin's"));
+        let mismatch = |what: &str| {
+            Error::Serialization(format!("the snapshot's {what} differ from the twin's"))
+        };
         match (&mut twin.model, snapshot.model) {
             (None, None) => {}
             (Some(m), Some(saved)) if m.name() == saved.name => m.restore(saved.state)?,
             _ => return Err(mismatch("model")),
         }
-        if twin.engines.len() != snapshot.engines.len() || twin.rules.len() != snapshot.rules.len() {
+        if twin.engines.len() != snapshot.engines.len() || twin.rules.len() != snapshot.rules.len()
+        {
             return Err(mismatch("engines or rules"));
         }
         for (e, saved) in twin.engines.iter_mut().zip(snapshot.engines) {
@@ -614,18 +622,28 @@ impl Twin {
         self.audit.push_back(entry);
     }
 
-    fn issue(&mut self, id: CommandId, value: f64, time: Timestamp, source: String) -> Result<Command> {
+    fn issue(
+        &mut self,
+        id: CommandId,
+        value: f64,
+        time: Timestamp,
+        source: String,
+    ) -> Result<Command> {
         let name = self
             .schema
             .command(id)
             .map(|c| c.name.clone())
             .unwrap_or_else(|_| format!("#{}", id.0));
-        let result = self.gate.validate(&self.schema, id, value, time).and_then(|cmd| {
-            if let Some(prop) = self.schema.command_property(id) {
-                self.state.set_desired(&self.schema, prop, value, time, None)?;
-            }
-            Ok(cmd)
-        });
+        let result = self
+            .gate
+            .validate(&self.schema, id, value, time)
+            .and_then(|cmd| {
+                if let Some(prop) = self.schema.command_property(id) {
+                    self.state
+                        .set_desired(&self.schema, prop, value, time, None)?;
+                }
+                Ok(cmd)
+            });
         let outcome = match &result {
             Ok(cmd) => {
                 self.commands.accepted += 1;
@@ -702,9 +720,16 @@ impl Twin {
     /// assert_eq!(e.kind(), ErrorKind::VersionConflict);
     /// # Ok::<(), twin::Error>(())
     /// ```
-    pub fn set_desired(&mut self, property: &str, value: f64, time: Timestamp, expected_version: Option<u64>) -> Result<u64> {
+    pub fn set_desired(
+        &mut self,
+        property: &str,
+        value: f64,
+        time: Timestamp,
+        expected_version: Option<u64>,
+    ) -> Result<u64> {
         let id = self.schema.signal_id(property)?;
-        self.state.set_desired(&self.schema, id, value, time, expected_version)
+        self.state
+            .set_desired(&self.schema, id, value, time, expected_version)
     }
 
     /// Validated commands waiting to be sent.
@@ -762,7 +787,11 @@ impl Twin {
 
     /// Poll up to `max_samples` from a connection, ingest them, and send pending commands
     /// back through it.
-    pub fn step(&mut self, conn: &mut dyn DataConnection, max_samples: usize) -> Result<StepReport> {
+    pub fn step(
+        &mut self,
+        conn: &mut dyn DataConnection,
+        max_samples: usize,
+    ) -> Result<StepReport> {
         let mut buf = std::mem::take(&mut self.poll_buf);
         buf.clear();
         let polled = conn.poll(&mut buf, max_samples);
@@ -811,12 +840,22 @@ impl Twin {
         let engines = self
             .engines
             .iter()
-            .map(|e| Ok(SavedPart { name: e.name().to_string(), state: e.save()? }))
+            .map(|e| {
+                Ok(SavedPart {
+                    name: e.name().to_string(),
+                    state: e.save()?,
+                })
+            })
             .collect::<Result<_>>()?;
         let rules = self
             .rules
             .iter()
-            .map(|r| Ok(SavedPart { name: r.name().to_string(), state: r.save()? }))
+            .map(|r| {
+                Ok(SavedPart {
+                    name: r.name().to_string(),
+                    state: r.save()?,
+                })
+            })
             .collect::<Result<_>>()?;
         Ok(TwinSnapshot {
             format: SNAPSHOT_FORMAT,

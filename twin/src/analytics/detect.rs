@@ -42,7 +42,10 @@ impl MonitorConfig {
     /// Check every setting.
     pub fn validate(&self) -> Result<()> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(Error::InvalidInput(format!("alpha must be in (0, 1], got {}", self.alpha)));
+            return Err(Error::InvalidInput(format!(
+                "alpha must be in (0, 1], got {}",
+                self.alpha
+            )));
         }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             return Err(Error::InvalidInput(format!(
@@ -181,7 +184,10 @@ impl AnalyticsEngine for EwmaMonitor {
                 out.push(match alarm {
                     1 => mk(InsightKind::AlarmHigh, lim.high),
                     -1 => mk(InsightKind::AlarmLow, lim.low),
-                    _ => mk(InsightKind::AlarmCleared, if st.alarm > 0 { lim.high } else { lim.low }),
+                    _ => mk(
+                        InsightKind::AlarmCleared,
+                        if st.alarm > 0 { lim.high } else { lim.low },
+                    ),
                 });
                 st.alarm = alarm;
             }
@@ -196,7 +202,11 @@ impl AnalyticsEngine for EwmaMonitor {
                 }
             }
             // Plain averaging during warm-up, exponential weighting after.
-            let a = if st.n == 0 { 1.0 } else { alpha.max(1.0 / (st.n as f64 + 1.0)) };
+            let a = if st.n == 0 {
+                1.0
+            } else {
+                alpha.max(1.0 / (st.n as f64 + 1.0))
+            };
             let d = update - st.mean;
             let inc = a * d;
             st.mean += inc;
@@ -238,10 +248,21 @@ mod tests {
     #[test]
     fn moments_match_closed_form_during_warmup() {
         let s = schema();
-        let mut m = EwmaMonitor::new(&s, MonitorConfig { warmup: 1000, ..MonitorConfig::default() }).expect("m");
+        let mut m = EwmaMonitor::new(
+            &s,
+            MonitorConfig {
+                warmup: 1000,
+                ..MonitorConfig::default()
+            },
+        )
+        .expect("m");
         let v = [1.0, 2.0, 3.0, 4.0];
         let mut out = Vec::new();
-        m.observe(&s, BatchRef::new(&[0, 1, 2, 3], &[0; 4], &v).expect("b"), &mut out);
+        m.observe(
+            &s,
+            BatchRef::new(&[0, 1, 2, 3], &[0; 4], &v).expect("b"),
+            &mut out,
+        );
         let (mean, sd) = m.moments(SignalId(0)).expect("data");
         // Plain averaging in warm-up: mean 2.5, population variance 1.25.
         assert!((mean - 2.5).abs() < 1e-12);
@@ -254,7 +275,11 @@ mod tests {
         let mut m = EwmaMonitor::new(&s, MonitorConfig::default()).expect("m");
         let v = [0.0, 6.0, 7.0, 8.0, 0.0, -6.0];
         let mut out = Vec::new();
-        m.observe(&s, BatchRef::new(&[0, 1, 2, 3, 4, 5], &[0; 6], &v).expect("b"), &mut out);
+        m.observe(
+            &s,
+            BatchRef::new(&[0, 1, 2, 3, 4, 5], &[0; 6], &v).expect("b"),
+            &mut out,
+        );
         let kinds: Vec<_> = out.iter().map(|i| (i.kind, i.time.0)).collect();
         assert_eq!(
             kinds,
@@ -270,7 +295,10 @@ mod tests {
     fn gaussian_noise_rarely_flags_and_spikes_always_do() {
         use rand_chacha::rand_core::SeedableRng;
         use rand_distr::{Distribution, StandardNormal};
-        let s = Schema::builder("t").telemetry(SignalSpec::new("x", "")).build().expect("s");
+        let s = Schema::builder("t")
+            .telemetry(SignalSpec::new("x", ""))
+            .build()
+            .expect("s");
         let mut m = EwmaMonitor::new(&s, MonitorConfig::default()).expect("m");
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let n = 20_000;
@@ -285,7 +313,10 @@ mod tests {
         for &i in &spikes {
             assert!(out.iter().any(|x| x.time.0 == i as i64), "spike {i} missed");
         }
-        let false_alarms = out.iter().filter(|x| !spikes.contains(&(x.time.0 as usize))).count();
+        let false_alarms = out
+            .iter()
+            .filter(|x| !spikes.contains(&(x.time.0 as usize)))
+            .count();
         // |z| > 4 has probability 6.3e-5 under a normal law; the moving estimates fatten the
         // tails a little, so allow a few in 20,000.
         assert!(false_alarms <= 10, "{false_alarms} false alarms");
