@@ -137,6 +137,15 @@ impl<'a> BatchRef<'a> {
         })
     }
 
+    /// A batch of one sample, borrowed without copying.
+    pub fn from_sample(sample: &'a Sample) -> Self {
+        BatchRef {
+            times: std::slice::from_ref(&sample.time.0),
+            signals: std::slice::from_ref(&sample.signal.0),
+            values: std::slice::from_ref(&sample.value),
+        }
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.times.len()

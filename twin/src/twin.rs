@@ -111,7 +111,7 @@ pub struct CommandCounters {
 }
 
 /// What one [`Twin::step`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepReport {
     /// Samples taken from the connection.
     pub polled: usize,
@@ -462,16 +462,14 @@ impl Twin {
     /// # Ok::<(), twin::Error>(())
     /// ```
     pub fn ingest(&mut self, sample: Sample) -> Result<()> {
-        let detail = self.classify_detail(sample);
-        let report = self.ingest_batch(BatchRef::new(
-            std::slice::from_ref(&sample.time.0),
-            std::slice::from_ref(&sample.signal.0),
-            std::slice::from_ref(&sample.value),
-        )?);
-        match (report.rejections.first(), detail) {
-            (None, _) => Ok(()),
-            (Some(_), Some(e)) => Err(e),
-            (Some(r), None) => Err(Error::InvalidInput(format!("sample refused: {}", r.kind))),
+        let report = self.ingest_batch(BatchRef::from_sample(&sample));
+        match report.rejections.first() {
+            None => Ok(()),
+            // A refused sample leaves the state as it was, so classifying it again now
+            // gives the same reason, with the details for the message.
+            Some(r) => Err(self
+                .classify_detail(sample)
+                .unwrap_or_else(|| Error::InvalidInput(format!("sample refused: {}", r.kind)))),
         }
     }
 
@@ -872,5 +870,66 @@ impl Twin {
             audit: self.audit.iter().cloned().collect(),
             outbox: self.outbox.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::detect::{EwmaMonitor, MonitorConfig};
+    use crate::schema::SignalSpec;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn twins_can_move_between_threads() {
+        assert_send::<Twin>();
+        assert_send::<TwinSnapshot>();
+    }
+
+    #[test]
+    fn pending_insights_are_bounded_and_overflow_is_counted() {
+        let schema = Schema::builder("m")
+            .telemetry(SignalSpec::new("x", "").alarm_high(1.0))
+            .build()
+            .expect("schema");
+        let monitor = EwmaMonitor::new(&schema, MonitorConfig::default()).expect("monitor");
+        let limits = TwinLimits {
+            max_pending_insights: 4,
+            max_audit_entries: 2,
+        };
+        let mut twin = Twin::builder(schema)
+            .engine(monitor)
+            .limits(limits)
+            .build()
+            .expect("twin");
+        // Alternate across the alarm limit: every sample after the first is a transition.
+        let times: Vec<i64> = (0..10).collect();
+        let values: Vec<f64> = (0..10)
+            .map(|i| if i % 2 == 0 { 0.0 } else { 2.0 })
+            .collect();
+        twin.ingest_batch(BatchRef::new(&times, &[0; 10], &values).expect("batch"));
+        let kept: Vec<i64> = twin.insights().map(|i| i.time.0).collect();
+        assert_eq!(kept, vec![6, 7, 8, 9]);
+        assert_eq!(twin.command_counters().insights_dropped, 5);
+        assert_eq!(twin.drain_insights().len(), 4);
+        assert_eq!(twin.insights().count(), 0);
+    }
+
+    #[test]
+    fn duplicate_part_names_and_zero_limits_are_refused() {
+        let schema = crate::entity::ConveyorDrive::standard_schema();
+        let m = || EwmaMonitor::new(&schema, MonitorConfig::default()).expect("monitor");
+        let e = Twin::builder(schema.clone())
+            .engine(m())
+            .engine(m())
+            .build()
+            .expect_err("dup");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let zero = TwinLimits {
+            max_pending_insights: 0,
+            ..TwinLimits::default()
+        };
+        assert!(Twin::builder(schema).limits(zero).build().is_err());
     }
 }
