@@ -245,11 +245,23 @@ fn a_full_channel_refuses_or_counts_and_loses_nothing() {
             _ => assert_eq!((st.refused, st.dropped), (0, 12)),
         }
     }
-    // A channel whose device end is gone reports it on send.
-    let (device, mut conn) = channel(1, OverflowPolicy::Reject).expect("channel");
+    // A channel whose device end is gone delivers what is queued, then says so.
+    let (device, mut conn) = channel(2, OverflowPolicy::Reject).expect("channel");
+    device
+        .publish(Sample::new(Timestamp(1), vib, 1.0))
+        .expect("publish");
     drop(device);
     let mut b = SampleBatch::new();
-    assert_eq!(conn.poll(&mut b, 10).expect("poll"), 0);
+    assert_eq!(conn.poll(&mut b, 10).expect("queued sample"), 1);
+    let e = conn.poll(&mut b, 10).expect_err("gone");
+    assert_eq!(e.kind(), ErrorKind::Disconnected);
+    let cmd = twin()
+        .command("set_speed", 1.0, Timestamp(0))
+        .expect("valid");
+    assert_eq!(
+        conn.send(&cmd).expect_err("no device").kind(),
+        ErrorKind::Disconnected
+    );
     assert!(channel(0, OverflowPolicy::Block).is_err());
 }
 

@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
@@ -93,7 +93,12 @@ pub struct TwinEnd {
 
 /// A bounded in-process channel of `capacity` samples (and as many commands) with an
 /// overflow policy. Nothing is lost silently: every sample is delivered, refused to the
-/// producer with an error, or counted as dropped.
+/// producer with an error, or counted as dropped. Commands are never dropped: when the
+/// command queue is full, [`DataConnection::send`] fails with [`Error::ChannelFull`] and the
+/// twin records the failure in its audit log.
+///
+/// Once every [`DeviceEnd`] is dropped and the queue is drained, `poll` reports
+/// [`Error::Disconnected`].
 ///
 /// ```
 /// use twin::connection::{channel, DataConnection, OverflowPolicy};
@@ -205,18 +210,28 @@ impl TwinEnd {
 impl DataConnection for TwinEnd {
     fn poll(&mut self, out: &mut SampleBatch, max: usize) -> Result<usize> {
         let mut n = 0;
+        let mut gone = false;
         while n < max {
             match self.samples.try_recv() {
                 Ok(s) => {
                     out.push_sample(s);
                     n += 1;
                 }
-                Err(_) => break,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    gone = true;
+                    break;
+                }
             }
         }
         self.counters
             .delivered
             .fetch_add(n as u64, Ordering::AcqRel);
+        if gone && n == 0 {
+            return Err(Error::Disconnected(
+                "every device end of the channel was dropped and nothing is queued".into(),
+            ));
+        }
         Ok(n)
     }
 
