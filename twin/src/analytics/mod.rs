@@ -1,7 +1,14 @@
 //! Analytics: the [`AnalyticsEngine`] trait that turns observations into [`Insight`]s,
-//! and built-in engines grouped by job (`detect` for anomaly detection and limit checks).
+//! and built-in engines grouped by job: `detect` (anomaly detectors and limit checks),
+//! `features` (condition features), `health` (health index), `rul` (remaining useful life),
+//! `estimate` (state estimation and prognosis) and `reliability` (Weibull).
 
 pub mod detect;
+pub mod estimate;
+pub mod features;
+pub mod health;
+pub mod reliability;
+pub mod rul;
 
 use serde::{Deserialize, Serialize};
 
