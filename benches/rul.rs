@@ -1,0 +1,2 @@
+//! Benchmark placeholder: replaced by the analytics work.
+fn main() {}
