@@ -1,1 +1,41 @@
+//! Python bindings of the `twin` digital-twin engine: the native module `twin._twin`,
+//! re-exported by the pure-Python package `twin`.
+//!
+//! - [`schema`]: `Schema`, `SignalSpec`, `CommandSpec`.
+//! - [`digital_twin`]: `Twin`, with single-sample and zero-copy numpy batch ingest.
+//! - [`results`]: `IngestReport`, `Insight`, `Command`.
+//! - [`columns`]: how numpy arrays become batch columns (borrowed or converted).
+//! - [`errors`]: `TwinError` and one subclass per [`twin::ErrorKind`].
 
+use pyo3::prelude::*;
+
+pub mod columns;
+pub mod digital_twin;
+pub mod errors;
+mod repr;
+pub mod results;
+pub mod schema;
+
+/// Native core of the `twin` package; import from `twin` instead.
+#[pymodule]
+mod _twin {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use crate::digital_twin::PyTwin;
+    #[pymodule_export]
+    use crate::results::{PyCommand, PyIngestReport, PyInsight};
+    #[pymodule_export]
+    use crate::schema::{PyCommandSpec, PySchema, PySignalSpec};
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        crate::errors::register(m)?;
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add(
+            "DETACH_MIN_SAMPLES",
+            crate::digital_twin::DETACH_MIN_SAMPLES,
+        )?;
+        Ok(())
+    }
+}

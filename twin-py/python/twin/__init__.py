@@ -1,0 +1,78 @@
+"""twin: an embeddable digital-twin engine (Python bindings of the Rust ``twin`` crate).
+
+A :class:`Twin` mirrors one physical asset from its sensor samples, checks alarm limits
+and flags anomalies with an EWMA monitor, and validates commands before they can leave.
+
+>>> import numpy as np, twin
+>>> schema = twin.Schema(
+...     "pump",
+...     telemetry=[{"name": "flow", "unit": "m3/h", "min": 0.0, "max": 500.0}],
+...     properties=[twin.SignalSpec("flow_setpoint", "m3/h", min=0.0, max=400.0)],
+...     commands=[twin.CommandSpec("set_flow", "m3/h", min=0.0, max=400.0, property="flow_setpoint")],
+... )
+>>> t = twin.Twin(schema)
+>>> report = t.ingest_batch(
+...     np.array([0, 1, 2], dtype=np.int64),
+...     np.array([0, 0, 7], dtype=np.uint32),
+...     np.array([300.0, float("nan"), 1.0]),
+... )
+>>> report.accepted, report.rejections
+(1, [(1, 'non_finite'), (2, 'unknown_signal')])
+
+Times are integer nanoseconds. Every error is a :class:`TwinError`; the ones caused by a
+bad argument or sample are also ``ValueError``.
+"""
+
+from twin._twin import (
+    DETACH_MIN_SAMPLES,
+    ChannelFullError,
+    Command,
+    CommandSpec,
+    DisconnectedError,
+    DuplicateError,
+    IngestReport,
+    Insight,
+    InvalidInputError,
+    IoError,
+    NonFiniteError,
+    OutOfOrderError,
+    OutOfRangeError,
+    RateLimitedError,
+    Schema,
+    SchemaError,
+    SerializationError,
+    SignalSpec,
+    TimestampConflictError,
+    Twin,
+    TwinError,
+    UnknownSignalError,
+    VersionConflictError,
+    __version__,
+)
+
+__all__ = [
+    "DETACH_MIN_SAMPLES",
+    "ChannelFullError",
+    "Command",
+    "CommandSpec",
+    "DisconnectedError",
+    "DuplicateError",
+    "IngestReport",
+    "Insight",
+    "InvalidInputError",
+    "IoError",
+    "NonFiniteError",
+    "OutOfOrderError",
+    "OutOfRangeError",
+    "RateLimitedError",
+    "Schema",
+    "SchemaError",
+    "SerializationError",
+    "SignalSpec",
+    "TimestampConflictError",
+    "Twin",
+    "TwinError",
+    "UnknownSignalError",
+    "VersionConflictError",
+    "__version__",
+]

@@ -1,0 +1,517 @@
+//! `twin.Twin`: a digital twin of one asset, with an optional anomaly/alarm monitor.
+//!
+//! The Rust [`twin::Twin`] is `Send` but not `Sync`, so it lives behind a [`Mutex`]; the
+//! Python class is `frozen` and every method takes `&self`. The lock is only ever held
+//! by closures that are `Send` (so they cannot touch Python objects); long work runs with
+//! the GIL released. See [`PyTwin::with_twin`].
+
+use std::sync::{Mutex, TryLockError};
+
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use twin::analytics::detect::{EwmaMonitor, MonitorConfig};
+use twin::{Sample, SignalId, Timestamp};
+
+use crate::columns;
+use crate::errors::{invalid_input, to_py, twin_error};
+use crate::repr::quote;
+use crate::results::{PyCommand, PyIngestReport, PyInsight};
+use crate::schema::PySchema;
+
+/// Batches at least this long are ingested with the GIL released; for shorter ones the
+/// cost of releasing and re-taking it is larger than the work.
+pub(crate) const DETACH_MIN_SAMPLES: usize = 512;
+
+/// The `monitor` argument: a flag, or the monitor's settings as a dict.
+#[derive(FromPyObject)]
+pub(crate) enum MonitorArg<'py> {
+    /// `True` for the default monitor, `False` for none.
+    Flag(bool),
+    /// Settings: any of `alpha`, `threshold`, `warmup`, `include_properties`.
+    Config(Bound<'py, PyDict>),
+}
+
+impl MonitorArg<'_> {
+    fn config(&self) -> PyResult<Option<MonitorConfig>> {
+        let d = match self {
+            MonitorArg::Flag(false) => return Ok(None),
+            MonitorArg::Flag(true) => return Ok(Some(MonitorConfig::default())),
+            MonitorArg::Config(d) => d,
+        };
+        let mut c = MonitorConfig::default();
+        for (k, v) in d.iter() {
+            let key: String = k
+                .extract()
+                .map_err(|_| invalid_input("monitor settings: keys must be str"))?;
+            let bad = |what: &str| invalid_input(format!("monitor setting {key:?} must be {what}"));
+            match key.as_str() {
+                "alpha" => c.alpha = v.extract().map_err(|_| bad("a number"))?,
+                "threshold" => c.threshold = v.extract().map_err(|_| bad("a number"))?,
+                "warmup" => c.warmup = v.extract().map_err(|_| bad("an int in [0, 2**32)"))?,
+                "include_properties" => c.include_properties = v.extract().map_err(|_| bad("a bool"))?,
+                _ => {
+                    return Err(invalid_input(format!(
+                        "unknown monitor setting {key:?}; expected alpha, threshold, warmup, include_properties"
+                    )))
+                }
+            }
+        }
+        c.validate().map_err(to_py)?;
+        Ok(Some(c))
+    }
+}
+
+/// A signal given by id or by name.
+#[derive(FromPyObject)]
+pub(crate) enum SignalArg {
+    /// A signal id.
+    Id(i64),
+    /// A signal name.
+    Name(String),
+}
+
+impl SignalArg {
+    fn resolve(&self, schema: &twin::Schema) -> twin::Result<SignalId> {
+        match self {
+            SignalArg::Name(n) => schema.signal_id(n),
+            SignalArg::Id(id) => u32::try_from(*id)
+                .map(SignalId)
+                .map_err(|_| twin::Error::UnknownSignal(format!("signal id {id}"))),
+        }
+    }
+}
+
+/// A twin builder for a schema, with the monitor if it is configured.
+fn builder(
+    schema: twin::Schema,
+    monitor: Option<&MonitorConfig>,
+) -> twin::Result<twin::TwinBuilder> {
+    let engine = monitor
+        .map(|cfg| EwmaMonitor::new(&schema, cfg.clone()))
+        .transpose()?;
+    let b = twin::Twin::builder(schema);
+    Ok(match engine {
+        Some(m) => b.engine(m),
+        None => b,
+    })
+}
+
+fn poisoned() -> PyErr {
+    twin_error("this twin is unusable: an earlier call panicked while changing it")
+}
+
+/// A digital twin of one asset.
+///
+/// ``Twin(schema, monitor=True)`` mirrors the asset from its samples. With ``monitor``
+/// true (or a dict of settings: ``alpha``, ``threshold``, ``warmup``,
+/// ``include_properties``) an EWMA monitor checks alarm limits and flags anomalies; its
+/// findings are read with :meth:`insights` / :meth:`drain_insights`.
+///
+/// Times are integer nanoseconds. Methods are thread-safe; batch ingest releases the GIL.
+#[pyclass(frozen, name = "Twin", module = "twin")]
+pub struct PyTwin {
+    inner: Mutex<twin::Twin>,
+    schema: Py<PySchema>,
+    monitor: Option<MonitorConfig>,
+}
+
+impl PyTwin {
+    /// Run `f` on the twin under its lock, with the GIL released if `detach` is true.
+    ///
+    /// `f` and its result are `Send`, so `f` cannot use Python objects: the lock is never
+    /// held while waiting for the GIL, which rules out lock-order deadlocks. Without
+    /// `detach` an uncontended lock is taken directly; if another thread holds it, the
+    /// GIL is released while waiting.
+    fn with_twin<R, F>(&self, py: Python<'_>, detach: bool, f: F) -> PyResult<R>
+    where
+        F: FnOnce(&mut twin::Twin) -> R + Send,
+        R: Send,
+    {
+        if !detach {
+            match self.inner.try_lock() {
+                Ok(mut guard) => return Ok(f(&mut guard)),
+                Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let inner = &self.inner;
+        py.detach(move || inner.lock().map(|mut guard| f(&mut guard)).map_err(|_| ()))
+            .map_err(|()| poisoned())
+    }
+
+    fn schema(&self) -> &twin::Schema {
+        &self.schema.get().inner
+    }
+
+    fn insight_list(&self, py: Python<'_>, drain: bool) -> PyResult<Vec<PyInsight>> {
+        let raw = self.with_twin(py, false, |tw| {
+            if drain {
+                tw.drain_insights()
+            } else {
+                tw.insights().copied().collect()
+            }
+        })?;
+        let schema = self.schema();
+        Ok(raw.iter().map(|i| PyInsight::new(schema, i)).collect())
+    }
+
+    fn monitor_arg<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.monitor {
+            None => Ok(false.into_pyobject(py)?.to_owned().into_any()),
+            Some(c) => {
+                let d = PyDict::new(py);
+                d.set_item("alpha", c.alpha)?;
+                d.set_item("threshold", c.threshold)?;
+                d.set_item("warmup", c.warmup)?;
+                d.set_item("include_properties", c.include_properties)?;
+                Ok(d.into_any())
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl PyTwin {
+    #[new]
+    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true)), text_signature = "(schema, monitor=True)")]
+    fn new(schema: Bound<'_, PySchema>, monitor: MonitorArg<'_>) -> PyResult<Self> {
+        let monitor = monitor.config()?;
+        let s = (*schema.get().inner).clone();
+        let twin = builder(s, monitor.as_ref())
+            .and_then(|b| b.build())
+            .map_err(to_py)?;
+        Ok(PyTwin {
+            inner: Mutex::new(twin),
+            schema: schema.unbind(),
+            monitor,
+        })
+    }
+
+    /// Rebuild a twin from :meth:`snapshot` JSON; ``monitor`` must match the twin that was
+    /// saved. Raises :class:`SerializationError` if the snapshot does not fit.
+    #[staticmethod]
+    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true)), text_signature = "(json, monitor=True)")]
+    fn from_snapshot(py: Python<'_>, json: &str, monitor: MonitorArg<'_>) -> PyResult<Self> {
+        let monitor = monitor.config()?;
+        let snap = twin::TwinSnapshot::from_json(json).map_err(to_py)?;
+        let schema = snap.schema().clone();
+        let twin = builder(schema.clone(), monitor.as_ref())
+            .and_then(|b| b.restore(snap))
+            .map_err(to_py)?;
+        Ok(PyTwin {
+            inner: Mutex::new(twin),
+            schema: Py::new(py, PySchema::from_schema(schema))?,
+            monitor,
+        })
+    }
+
+    /// The twin's schema.
+    #[getter(schema)]
+    fn py_schema(&self, py: Python<'_>) -> Py<PySchema> {
+        self.schema.clone_ref(py)
+    }
+
+    /// Names of the analytics engines, in order (``["ewma_monitor"]`` with the monitor).
+    #[getter]
+    fn engine_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.with_twin(py, false, |tw| {
+            tw.engine_names().into_iter().map(String::from).collect()
+        })
+    }
+
+    /// Ingest one sample; ``signal`` is an id or a name. A refused sample raises the
+    /// error that says why (:class:`OutOfOrderError`, :class:`NonFiniteError`, ...).
+    /// A name not in the schema, or an id that no schema can have (negative, or 2**32 and
+    /// above), raises :class:`UnknownSignalError` before the sample reaches the twin, so it
+    /// is not counted in :attr:`counters`.
+    fn ingest(&self, py: Python<'_>, time: i64, signal: SignalArg, value: f64) -> PyResult<()> {
+        let id = signal.resolve(self.schema()).map_err(to_py)?;
+        self.with_twin(py, false, |tw| {
+            tw.ingest(Sample::new(Timestamp(time), id, value))
+        })?
+        .map_err(to_py)
+    }
+
+    /// Ingest a columnar batch: ``times`` (int64 ns), ``signals`` (uint32 ids) and
+    /// ``values`` (float64), all one-dimensional and of equal length.
+    ///
+    /// Arrays of exactly these dtypes that are C-contiguous are read in place, without a
+    /// copy; batches of at least ``DETACH_MIN_SAMPLES`` are processed with the GIL
+    /// released (other threads must not write to the arrays meanwhile). Other integer/float
+    /// dtypes, non-contiguous views and sequences are converted first (a copy; see
+    /// ``IngestReport.copied``); dtypes that cannot be converted without changing meaning
+    /// raise ``TypeError``. Each sample is accepted or refused on its own; the report says
+    /// which and why. Mismatched lengths raise :class:`InvalidInputError`.
+    fn ingest_batch<'py>(
+        &self,
+        py: Python<'py>,
+        times: &Bound<'py, PyAny>,
+        signals: &Bound<'py, PyAny>,
+        values: &Bound<'py, PyAny>,
+    ) -> PyResult<PyIngestReport> {
+        let t = columns::times(times)?;
+        let s = columns::signals(signals)?;
+        let v = columns::values(values)?;
+        let (ts, ss, vs) = (
+            t.column.as_slice()?,
+            s.column.as_slice()?,
+            v.column.as_slice()?,
+        );
+        for (name, len) in [("signals", ss.len()), ("values", vs.len())] {
+            if len != ts.len() {
+                return Err(invalid_input(format!(
+                    "{name} has {len} elements but times has {}; the columns must have equal length",
+                    ts.len()
+                )));
+            }
+        }
+        let detach = ts.len() >= DETACH_MIN_SAMPLES;
+        let report = self
+            .with_twin(py, detach, move |tw| {
+                twin::BatchRef::new(ts, ss, vs).map(|batch| tw.ingest_batch(batch))
+            })?
+            .map_err(to_py)?;
+        let copied = [
+            ("times", t.copied),
+            ("signals", s.copied),
+            ("values", v.copied),
+        ]
+        .into_iter()
+        .filter_map(|(name, c)| c.then_some(name))
+        .collect();
+        Ok(PyIngestReport {
+            accepted: report.accepted,
+            rejections: report.rejections,
+            copied,
+        })
+    }
+
+    /// Insights waiting to be read, oldest first (they stay pending).
+    fn insights(&self, py: Python<'_>) -> PyResult<Vec<PyInsight>> {
+        self.insight_list(py, false)
+    }
+
+    /// Take every pending insight, oldest first.
+    fn drain_insights(&self, py: Python<'_>) -> PyResult<Vec<PyInsight>> {
+        self.insight_list(py, true)
+    }
+
+    /// Pending insights as numpy columns: ``time`` (int64), ``signal`` (uint32), ``kind``
+    /// (object array of str), ``value`` and ``score`` (float64). With ``drain=True`` they
+    /// are taken, as by :meth:`drain_insights`.
+    #[pyo3(signature = (drain = false))]
+    fn insight_columns<'py>(&self, py: Python<'py>, drain: bool) -> PyResult<Bound<'py, PyDict>> {
+        let raw = self.with_twin(py, false, |tw| {
+            if drain {
+                tw.drain_insights()
+            } else {
+                tw.insights().copied().collect()
+            }
+        })?;
+        let n = raw.len();
+        let (mut time, mut signal, mut value, mut score) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut kind: Vec<Py<PyAny>> = Vec::with_capacity(n);
+        for i in &raw {
+            time.push(i.time.0);
+            signal.push(i.signal.0);
+            value.push(i.value);
+            score.push(i.score);
+            kind.push(
+                PyString::intern(py, i.kind.as_str())
+                    .clone()
+                    .into_any()
+                    .unbind(),
+            );
+        }
+        let d = PyDict::new(py);
+        d.set_item("time", time.into_pyarray(py))?;
+        d.set_item("signal", signal.into_pyarray(py))?;
+        d.set_item("kind", PyArray1::from_vec(py, kind))?;
+        d.set_item("value", value.into_pyarray(py))?;
+        d.set_item("score", score.into_pyarray(py))?;
+        Ok(d)
+    }
+
+    /// The last reported value of a signal (by name or id), or None if never reported.
+    fn reported(&self, py: Python<'_>, signal: SignalArg) -> PyResult<Option<f64>> {
+        let id = signal.resolve(self.schema()).map_err(to_py)?;
+        self.with_twin(py, false, |tw| tw.state().reported(id))
+    }
+
+    /// When a signal (by name or id) was last reported, in nanoseconds, or None.
+    fn reported_time(&self, py: Python<'_>, signal: SignalArg) -> PyResult<Option<i64>> {
+        let id = signal.resolve(self.schema()).map_err(to_py)?;
+        self.with_twin(py, false, |tw| tw.state().reported_time(id).map(|t| t.0))
+    }
+
+    /// The desired value of a property, or None if unset.
+    fn desired(&self, py: Python<'_>, signal: SignalArg) -> PyResult<Option<f64>> {
+        let id = signal.resolve(self.schema()).map_err(to_py)?;
+        self.with_twin(py, false, |tw| tw.state().desired(id))
+    }
+
+    /// Set the desired value of a property. With ``expected_version`` the write succeeds
+    /// only if the state is still at that version (else :class:`VersionConflictError`).
+    /// Returns the new version.
+    #[pyo3(signature = (name, value, time, expected_version = None))]
+    fn set_desired(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        value: f64,
+        time: i64,
+        expected_version: Option<u64>,
+    ) -> PyResult<u64> {
+        self.with_twin(py, false, |tw| {
+            tw.set_desired(name, value, Timestamp(time), expected_version)
+        })?
+        .map_err(to_py)
+    }
+
+    /// The version of the desired state (it counts changes to desired values).
+    #[getter]
+    fn version(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with_twin(py, false, |tw| tw.state().version())
+    }
+
+    /// The latest accepted sample time in nanoseconds, or None before any sample.
+    #[getter]
+    fn now(&self, py: Python<'_>) -> PyResult<Option<i64>> {
+        self.with_twin(py, false, |tw| tw.now().map(|t| t.0))
+    }
+
+    /// Running totals of ingested samples: ``received``, ``accepted``, ``rejected`` and
+    /// one count per refusal reason. ``accepted + rejected == received``.
+    #[getter]
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.with_twin(py, false, |tw| tw.ingest_counters())?;
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("received", c.received),
+            ("accepted", c.accepted),
+            ("rejected", c.rejected()),
+            ("non_finite", c.non_finite),
+            ("unknown_signal", c.unknown_signal),
+            ("out_of_order", c.out_of_order),
+            ("duplicate", c.duplicate),
+            ("timestamp_conflict", c.timestamp_conflict),
+            ("out_of_range", c.out_of_range),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Running totals of commands: ``accepted``, ``refused``, ``sent``, ``send_failed``,
+    /// and the insights and audit entries dropped for lack of room.
+    #[getter]
+    fn command_counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.with_twin(py, false, |tw| tw.command_counters())?;
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("accepted", c.accepted),
+            ("refused", c.refused),
+            ("sent", c.sent),
+            ("send_failed", c.send_failed),
+            ("insights_dropped", c.insights_dropped),
+            ("audit_dropped", c.audit_dropped),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Request a command at ``time`` (ns). It is checked against the schema's limits and
+    /// rate limits: out of limits raises :class:`OutOfRangeError`, too fast
+    /// :class:`RateLimitedError`, an unknown name :class:`UnknownSignalError`. A valid
+    /// command sets its property's desired value and waits in the outbox
+    /// (:meth:`take_commands`). Either way it is recorded in the audit log.
+    fn command(&self, py: Python<'_>, name: &str, value: f64, time: i64) -> PyResult<PyCommand> {
+        self.with_twin(py, false, |tw| tw.command(name, value, Timestamp(time)))?
+            .map(|c| PyCommand::from(&c))
+            .map_err(to_py)
+    }
+
+    /// Validated commands waiting to be sent (they stay pending).
+    fn pending_commands(&self, py: Python<'_>) -> PyResult<Vec<PyCommand>> {
+        self.with_twin(py, false, |tw| {
+            tw.pending_commands().iter().map(PyCommand::from).collect()
+        })
+    }
+
+    /// Take the validated commands waiting to be sent, for the host to deliver; they are
+    /// logged as sent.
+    fn take_commands(&self, py: Python<'_>) -> PyResult<Vec<PyCommand>> {
+        self.with_twin(py, false, |tw| {
+            tw.take_commands().iter().map(PyCommand::from).collect()
+        })
+    }
+
+    /// The command audit log, oldest first: dicts with ``time``, ``command``, ``value``,
+    /// ``source`` (``"user"``, a rule's name or ``"outbox"``), ``outcome`` (``"accepted"``,
+    /// ``"sent"``, ``"refused"``, ``"send_failed"``), and for failures ``reason`` (an
+    /// error-kind name) and ``message``.
+    fn audit_log<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let entries =
+            self.with_twin(py, false, |tw| tw.audit_log().cloned().collect::<Vec<_>>())?;
+        let list = PyList::empty(py);
+        for e in entries {
+            let d = PyDict::new(py);
+            d.set_item("time", e.time.0)?;
+            d.set_item("command", e.command)?;
+            d.set_item("value", e.value)?;
+            d.set_item("source", e.source)?;
+            let (outcome, failure) = match e.outcome {
+                twin::Outcome::Accepted => ("accepted", None),
+                twin::Outcome::Sent => ("sent", None),
+                twin::Outcome::Refused { kind, message } => ("refused", Some((kind, message))),
+                twin::Outcome::SendFailed { kind, message } => {
+                    ("send_failed", Some((kind, message)))
+                }
+            };
+            d.set_item("outcome", outcome)?;
+            d.set_item("reason", failure.as_ref().map(|(k, _)| k.as_str()))?;
+            d.set_item("message", failure.map(|(_, m)| m))?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+
+    /// Everything the twin has learnt, as JSON; :meth:`from_snapshot` restores it.
+    fn snapshot(&self, py: Python<'_>) -> PyResult<String> {
+        self.with_twin(py, true, |tw| tw.snapshot().and_then(|s| s.to_json()))?
+            .map_err(to_py)
+    }
+
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let json = self.snapshot(py)?;
+        let restore = py.get_type::<PyTwin>().getattr("from_snapshot")?;
+        let args = PyTuple::new(
+            py,
+            [json.into_pyobject(py)?.into_any(), self.monitor_arg(py)?],
+        )?;
+        Ok((restore, args))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let (c, pending) = self.with_twin(py, false, |tw| {
+            (tw.ingest_counters(), tw.insights().count())
+        })?;
+        Ok(format!(
+            "<Twin {}: {} samples accepted, {} rejected, {} insights pending>",
+            quote(self.schema().name()),
+            c.accepted,
+            c.rejected(),
+            pending
+        ))
+    }
+}

@@ -1,0 +1,203 @@
+//! Values the twin hands back: `IngestReport`, `Insight`, `Command`.
+
+use std::collections::BTreeMap;
+
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::prelude::*;
+
+use crate::repr::{float, quote};
+
+/// What became of one ingested batch: ``accepted + rejected == total``.
+///
+/// ``rejections`` lists ``(index, reason)`` for every refused sample in input order, where
+/// ``reason`` is the stable error-kind name (``"non_finite"``, ``"unknown_signal"``,
+/// ``"out_of_order"``, ``"duplicate"``, ``"timestamp_conflict"``, ``"out_of_range"``).
+/// ``copied`` names the input columns that had to be converted or copied (empty when all
+/// three were borrowed from numpy without a copy).
+#[pyclass(frozen, name = "IngestReport", module = "twin")]
+#[derive(Debug, Clone)]
+pub struct PyIngestReport {
+    pub(crate) accepted: usize,
+    pub(crate) rejections: Vec<twin::Rejection>,
+    pub(crate) copied: Vec<&'static str>,
+}
+
+impl PyIngestReport {
+    fn reasons_map(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for r in &self.rejections {
+            *m.entry(r.kind.as_str()).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+#[pymethods]
+impl PyIngestReport {
+    /// Samples taken into the state.
+    #[getter]
+    fn accepted(&self) -> usize {
+        self.accepted
+    }
+
+    /// Samples refused.
+    #[getter]
+    fn rejected(&self) -> usize {
+        self.rejections.len()
+    }
+
+    /// Samples in the batch.
+    #[getter]
+    fn total(&self) -> usize {
+        self.accepted + self.rejections.len()
+    }
+
+    /// ``(index, reason)`` of every refused sample, in input order.
+    #[getter]
+    fn rejections(&self) -> Vec<(usize, &'static str)> {
+        self.rejections
+            .iter()
+            .map(|r| (r.index, r.kind.as_str()))
+            .collect()
+    }
+
+    /// Indices of the refused samples as an int64 numpy array (for masking the input).
+    #[getter]
+    fn rejected_indices<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        self.rejections
+            .iter()
+            .map(|r| r.index as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py)
+    }
+
+    /// Number of refused samples per reason.
+    #[getter]
+    fn reasons(&self) -> BTreeMap<&'static str, usize> {
+        self.reasons_map()
+    }
+
+    /// Names of the input columns that were converted or copied rather than borrowed.
+    #[getter]
+    fn copied(&self) -> Vec<&'static str> {
+        self.copied.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.total()
+    }
+
+    fn __repr__(&self) -> String {
+        let reasons: Vec<String> = self
+            .reasons_map()
+            .into_iter()
+            .map(|(k, n)| format!("'{k}': {n}"))
+            .collect();
+        format!(
+            "IngestReport(accepted={}, rejected={}, reasons={{{}}})",
+            self.accepted,
+            self.rejections.len(),
+            reasons.join(", ")
+        )
+    }
+}
+
+/// A finding about one signal at one time.
+///
+/// ``kind`` is ``"anomaly"``, ``"alarm_high"``, ``"alarm_low"`` or ``"alarm_cleared"``;
+/// ``score`` is the z-score for an anomaly and the crossed limit for an alarm.
+#[pyclass(frozen, eq, name = "Insight", module = "twin")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyInsight {
+    /// When the triggering sample was observed, in nanoseconds.
+    #[pyo3(get)]
+    pub(crate) time: i64,
+    /// The signal's id.
+    #[pyo3(get)]
+    pub(crate) signal: u32,
+    /// The signal's name.
+    #[pyo3(get)]
+    pub(crate) signal_name: String,
+    /// What was found.
+    #[pyo3(get)]
+    pub(crate) kind: &'static str,
+    /// The triggering value.
+    #[pyo3(get)]
+    pub(crate) value: f64,
+    /// Kind-dependent score.
+    #[pyo3(get)]
+    pub(crate) score: f64,
+}
+
+impl PyInsight {
+    pub(crate) fn new(schema: &twin::Schema, i: &twin::analytics::Insight) -> Self {
+        PyInsight {
+            time: i.time.0,
+            signal: i.signal.0,
+            signal_name: schema.signal_name(i.signal).to_string(),
+            kind: i.kind.as_str(),
+            value: i.value,
+            score: i.score,
+        }
+    }
+}
+
+#[pymethods]
+impl PyInsight {
+    fn __repr__(&self) -> String {
+        format!(
+            "Insight(time={}, signal={}, kind={}, value={}, score={})",
+            self.time,
+            quote(&self.signal_name),
+            quote(self.kind),
+            float(self.value),
+            float(self.score)
+        )
+    }
+}
+
+/// A validated command: within its limits and rate limits when it left the twin.
+#[pyclass(frozen, eq, name = "Command", module = "twin")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyCommand {
+    /// The command's name.
+    #[pyo3(get)]
+    pub(crate) name: String,
+    /// The command's id in its schema.
+    #[pyo3(get)]
+    pub(crate) id: u32,
+    /// The commanded value.
+    #[pyo3(get)]
+    pub(crate) value: f64,
+    /// When the twin issued it, in nanoseconds.
+    #[pyo3(get)]
+    pub(crate) time: i64,
+    /// Sequence number among the commands the twin let through (from 1).
+    #[pyo3(get)]
+    pub(crate) seq: u64,
+}
+
+impl From<&twin::Command> for PyCommand {
+    fn from(c: &twin::Command) -> Self {
+        PyCommand {
+            name: c.name().to_string(),
+            id: c.id().0,
+            value: c.value(),
+            time: c.time().0,
+            seq: c.seq(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyCommand {
+    fn __repr__(&self) -> String {
+        format!(
+            "Command({}, value={}, time={}, seq={})",
+            quote(&self.name),
+            float(self.value),
+            self.time,
+            self.seq
+        )
+    }
+}
