@@ -467,17 +467,11 @@ impl PyTwin {
             d.set_item("command", e.command)?;
             d.set_item("value", e.value)?;
             d.set_item("source", e.source)?;
-            let (outcome, failure) = match e.outcome {
-                twin::Outcome::Accepted => ("accepted", None),
-                twin::Outcome::Sent => ("sent", None),
-                twin::Outcome::Refused { kind, message } => ("refused", Some((kind, message))),
-                twin::Outcome::SendFailed { kind, message } => {
-                    ("send_failed", Some((kind, message)))
-                }
-            };
+            let outcome = e.outcome.as_str();
+            let failure = e.outcome.failure();
             d.set_item("outcome", outcome)?;
             d.set_item("reason", failure.as_ref().map(|(k, _)| k.as_str()))?;
-            d.set_item("message", failure.map(|(_, m)| m))?;
+            d.set_item("message", failure.map(|(_, m)| m.to_string()))?;
             list.append(d)?;
         }
         Ok(list)

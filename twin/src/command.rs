@@ -54,6 +54,7 @@ impl Command {
 
 /// What became of a command request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Passed validation and queued for sending.
     Accepted,
@@ -73,6 +74,32 @@ pub enum Outcome {
         /// Why, in words.
         message: String,
     },
+}
+
+impl Outcome {
+    /// A short lowercase name, stable across versions.
+    ///
+    /// ```
+    /// assert_eq!(twin::Outcome::Sent.as_str(), "sent");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Sent => "sent",
+            Outcome::Refused { .. } => "refused",
+            Outcome::SendFailed { .. } => "send_failed",
+        }
+    }
+
+    /// The reason of a refusal or a failed send, if this outcome is one.
+    pub fn failure(&self) -> Option<(ErrorKind, &str)> {
+        match self {
+            Outcome::Refused { kind, message } | Outcome::SendFailed { kind, message } => {
+                Some((*kind, message.as_str()))
+            }
+            Outcome::Accepted | Outcome::Sent => None,
+        }
+    }
 }
 
 /// One entry of a twin's command audit log.

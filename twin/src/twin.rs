@@ -174,6 +174,21 @@ impl TwinSnapshot {
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
+
+    /// The name of the snapshotted model, if the twin had one.
+    pub fn model_name(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.name.as_str())
+    }
+
+    /// The names of the snapshotted analytics engines, in order.
+    pub fn engine_names(&self) -> Vec<&str> {
+        self.engines.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// The names of the snapshotted decision rules, in order.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.name.as_str()).collect()
+    }
 }
 
 /// Bounds on what a twin keeps in memory.
@@ -204,6 +219,16 @@ pub struct TwinBuilder {
 }
 
 impl TwinBuilder {
+    /// The schema the twin will have (for building its parts).
+    ///
+    /// ```
+    /// let b = twin::Twin::builder(twin::entity::ConveyorDrive::standard_schema());
+    /// assert_eq!(b.schema().name(), "conveyor_drive");
+    /// ```
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
     /// Set the digital model.
     ///
     /// ```
