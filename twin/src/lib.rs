@@ -20,6 +20,6 @@ pub use crate::sample::{BatchRef, Sample, SampleBatch, SignalId, Timestamp};
 pub use crate::schema::{CommandId, CommandSpec, Schema, SchemaBuilder, SignalSpec};
 pub use crate::state::{Delta, TwinState};
 pub use crate::twin::{
-    IngestCounters, IngestReport, Rejection, StepReport, Twin, TwinBuilder, TwinLimits,
-    TwinSnapshot,
+    CommandCounters, IngestCounters, IngestReport, Rejection, StepReport, Twin, TwinBuilder,
+    TwinLimits, TwinSnapshot,
 };

@@ -846,6 +846,27 @@ impl Twin {
         self.insights.drain(..).collect()
     }
 
+    /// Take up to `max` pending insights, oldest first; the rest stay pending.
+    ///
+    /// ```
+    /// use twin::{BatchRef, Twin};
+    /// use twin::analytics::detect::{EwmaMonitor, MonitorConfig};
+    /// let schema = twin::Schema::builder("m")
+    ///     .telemetry(twin::SignalSpec::new("x", "").alarm_high(1.0))
+    ///     .build()?;
+    /// let monitor = EwmaMonitor::new(&schema, MonitorConfig::default())?;
+    /// let mut twin = Twin::builder(schema).engine(monitor).build()?;
+    /// twin.ingest_batch(BatchRef::new(&[0, 1, 2], &[0, 0, 0], &[2.0, 0.0, 2.0])?);
+    /// let first: Vec<i64> = twin.drain_insights_up_to(2).map(|i| i.time.0).collect();
+    /// assert_eq!(first, vec![0, 1]);
+    /// assert_eq!(twin.insights().count(), 1);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn drain_insights_up_to(&mut self, max: usize) -> impl Iterator<Item = Insight> + '_ {
+        let n = max.min(self.insights.len());
+        self.insights.drain(..n)
+    }
+
     /// The command audit log, oldest first.
     pub fn audit_log(&self) -> impl Iterator<Item = &AuditEntry> {
         self.audit.iter()
