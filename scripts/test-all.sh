@@ -38,7 +38,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 ok "clippy"
 
 step "Rust unit, integration and doc tests"
-cargo test --workspace --exclude twin-py --locked
+cargo test --workspace --locked
 ok "cargo test"
 
 step "C ABI: header drift, C programs under ASan and UBSan"
