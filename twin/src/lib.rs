@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod analytics;
+pub mod codec;
 pub mod command;
 pub mod connection;
 pub mod decision;
