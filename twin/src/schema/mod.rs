@@ -4,6 +4,12 @@
 //!
 //! Telemetry signals take the ids `0..T`, properties the ids `T..T+P`, in declaration
 //! order, so per-signal state lives in flat arrays.
+//!
+//! Models users already have import too: [`dtdl`] reads DTDL v3 interfaces and [`wot`]
+//! reads W3C WoT Thing Descriptions.
+
+pub mod dtdl;
+pub mod wot;
 
 use std::collections::HashMap;
 
