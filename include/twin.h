@@ -153,6 +153,10 @@ enum TwinInsightKind
      * The value is improbable given the signal's recent behaviour (`score` is the z-score).
      */
     TWIN_INSIGHT_KIND_ANOMALY = 4,
+    /**
+     * A drift detector found a lasting change of level (`score` is its likelihood).
+     */
+    TWIN_INSIGHT_KIND_DRIFT = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -44,6 +44,8 @@ pub enum TwinInsightKind {
     AlarmCleared = 3,
     /// The value is improbable given the signal's recent behaviour (`score` is the z-score).
     Anomaly = 4,
+    /// A drift detector found a lasting change of level (`score` is its likelihood).
+    Drift = 5,
 }
 
 impl TwinInsightKind {
@@ -54,6 +56,7 @@ impl TwinInsightKind {
             InsightKind::AlarmLow => TwinInsightKind::AlarmLow,
             InsightKind::AlarmCleared => TwinInsightKind::AlarmCleared,
             InsightKind::Anomaly => TwinInsightKind::Anomaly,
+            InsightKind::Drift => TwinInsightKind::Drift,
             _ => TwinInsightKind::Other,
         }
     }
@@ -177,6 +180,7 @@ pub extern "C" fn twin_insight_kind_name(kind: u32) -> *const c_char {
             k if k == TwinInsightKind::AlarmLow as u32 => c"alarm_low",
             k if k == TwinInsightKind::AlarmCleared as u32 => c"alarm_cleared",
             k if k == TwinInsightKind::Anomaly as u32 => c"anomaly",
+            k if k == TwinInsightKind::Drift as u32 => c"drift",
             _ => c"other",
         };
         name.as_ptr()

@@ -104,7 +104,7 @@ impl PyIngestReport {
 
 /// A finding about one signal at one time.
 ///
-/// ``kind`` is ``"anomaly"``, ``"alarm_high"``, ``"alarm_low"`` or ``"alarm_cleared"``;
+/// ``kind`` is ``"anomaly"``, ``"drift"``, ``"alarm_high"``, ``"alarm_low"`` or ``"alarm_cleared"``;
 /// ``score`` is the z-score for an anomaly and the crossed limit for an alarm.
 #[pyclass(frozen, eq, name = "Insight", module = "twin")]
 #[derive(Debug, Clone, PartialEq)]

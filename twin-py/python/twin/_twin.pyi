@@ -197,7 +197,7 @@ class Insight:
     def signal_name(self) -> str: ...
     @property
     def kind(self) -> str:
-        """``"anomaly"``, ``"alarm_high"``, ``"alarm_low"`` or ``"alarm_cleared"``."""
+        """``"anomaly"``, ``"drift"``, ``"alarm_high"``, ``"alarm_low"`` or ``"alarm_cleared"``."""
     @property
     def value(self) -> float: ...
     @property

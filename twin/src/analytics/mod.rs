@@ -28,6 +28,8 @@ pub enum InsightKind {
     AlarmCleared,
     /// The value is improbable given the signal's recent behaviour.
     Anomaly,
+    /// The signal's level has shifted (a drift detector found a lasting change).
+    Drift,
 }
 
 impl InsightKind {
@@ -38,6 +40,7 @@ impl InsightKind {
             InsightKind::AlarmLow => "alarm_low",
             InsightKind::AlarmCleared => "alarm_cleared",
             InsightKind::Anomaly => "anomaly",
+            InsightKind::Drift => "drift",
         }
     }
 

@@ -1,8 +1,9 @@
-//! Streaming detectors: limit checks and anomaly scores that need no per-stream tuning.
+//! The [`EwmaMonitor`]: alarm-limit checks and an exponentially weighted z-score for every
+//! watched signal of a schema, in one engine.
 
 use serde::{Deserialize, Serialize};
 
-use super::{AnalyticsEngine, Insight, InsightKind};
+use crate::analytics::{AnalyticsEngine, Insight, InsightKind};
 use crate::error::{Error, Result};
 use crate::sample::{BatchRef, SignalId, Timestamp};
 use crate::schema::Schema;
