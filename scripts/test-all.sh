@@ -20,6 +20,15 @@ cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 ok "toolchain"
 
+step "test servers: Mosquitto (MQTT broker for tests/mqtt.rs, started by the test on loopback)"
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mosquitto >/dev/null
+fi
+ok "mosquitto"
+
 step "rustfmt"
 cargo fmt --all -- --check
 ok "rustfmt"
