@@ -191,6 +191,26 @@ fn senml_over_mqtt_round_trip_and_a_clear_error_when_the_broker_goes() {
         vec![("set_speed".to_string(), 1.9)],
         "the command reached the device"
     );
+
+    // The broker goes away: the twin is told, with a clear error, and the network thread
+    // keeps trying to reconnect.
+    broker.stop();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let err = loop {
+        match twin.step(&mut conn, 64) {
+            Err(e) => break e,
+            Ok(_) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no error after the broker stopped"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::Disconnected);
+    assert!(err.to_string().contains("mqtt connection"), "{err}");
+    assert!(conn.stats().connection_errors.load(Ordering::Relaxed) >= 1);
 }
 
 #[test]

@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analytics::estimate::persist;
+use crate::analytics::persist;
 use crate::error::{Error, Result};
 
 /// Settings of a Weibull maximum-likelihood fit; [`fit`](Self::fit) makes a [`Weibull`].

@@ -6,24 +6,9 @@
 //! what was wrong: a corrupt file never yields a half-loaded model.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
-
-#[derive(Serialize)]
-struct EnvelopeRef<'a, T> {
-    format: &'a str,
-    version: u32,
-    model: &'a T,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    format: String,
-    version: u32,
-    model: serde_json::Value,
-}
 
 /// A model or detector that can be saved to and loaded from versioned JSON.
 ///
@@ -56,13 +41,7 @@ pub trait Persist: Serialize + DeserializeOwned {
 
     /// The value as versioned JSON.
     fn to_json(&self) -> Result<String> {
-        let env = EnvelopeRef {
-            format: Self::FORMAT,
-            version: Self::VERSION,
-            model: self,
-        };
-        serde_json::to_string(&env)
-            .map_err(|e| Error::Serialization(format!("cannot save {}: {e}", Self::FORMAT)))
+        crate::analytics::persist::to_json(Self::FORMAT, Self::VERSION, self)
     }
 
     /// Load a value saved by [`Persist::to_json`].
@@ -70,28 +49,10 @@ pub trait Persist: Serialize + DeserializeOwned {
     /// Fails with [`Error::Serialization`] if the text is not such a file, holds another
     /// kind of model, has another format version, or violates the model's invariants.
     fn from_json(json: &str) -> Result<Self> {
-        let what = Self::FORMAT;
-        let env: Envelope = serde_json::from_str(json).map_err(|e| {
-            Error::Serialization(format!("cannot load {what}: not a saved twin model ({e})"))
-        })?;
-        if env.format != what {
-            return Err(Error::Serialization(format!(
-                "cannot load {what}: the file holds a {}",
-                env.format
-            )));
-        }
-        if env.version != Self::VERSION {
-            return Err(Error::Serialization(format!(
-                "cannot load {what}: format version {} is not supported (this build reads version {})",
-                env.version,
-                Self::VERSION
-            )));
-        }
-        let model: Self = serde_json::from_value(env.model)
-            .map_err(|e| Error::Serialization(format!("cannot load {what}: {e}")))?;
+        let model: Self = crate::analytics::persist::from_json(Self::FORMAT, Self::VERSION, json)?;
         model.check().map_err(|e| match e {
             Error::Serialization(_) => e,
-            other => Error::Serialization(format!("cannot load {what}: {other}")),
+            other => Error::Serialization(format!("cannot load {}: {other}", Self::FORMAT)),
         })?;
         Ok(model)
     }

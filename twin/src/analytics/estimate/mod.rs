@@ -58,7 +58,7 @@ mod kalman;
 mod linalg;
 mod linear;
 mod particle;
-pub(crate) mod persist;
+use super::persist;
 mod prognosis;
 mod ukf;
 

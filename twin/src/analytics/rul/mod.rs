@@ -402,42 +402,12 @@ pub(crate) fn predict_one<M: PointModel>(
 /// The on-disk format version of every RUL model.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
-struct Envelope<T> {
-    format: String,
-    version: u32,
-    model: T,
-}
-
 pub(crate) fn to_json<T: Serialize>(format: &str, model: &T) -> Result<String> {
-    serde_json::to_string(&Envelope {
-        format: format.to_string(),
-        version: FORMAT_VERSION,
-        model,
-    })
-    .map_err(|e| Error::Serialization(format!("cannot encode {format}: {e}")))
+    crate::analytics::persist::to_json(format, FORMAT_VERSION, model)
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(format: &str, json: &str) -> Result<T> {
-    let v: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| Error::Serialization(format!("corrupt {format} JSON: {e}")))?;
-    let found = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
-    if found != format {
-        return Err(Error::Serialization(format!(
-            "expected a {format} model, found format {found:?}"
-        )));
-    }
-    let version = v.get("version").and_then(|f| f.as_u64());
-    if version != Some(u64::from(FORMAT_VERSION)) {
-        return Err(Error::Serialization(format!(
-            "{format}: format version {} is not supported (this build reads version {FORMAT_VERSION})",
-            version.map_or("missing".to_string(), |v| v.to_string())
-        )));
-    }
-    let model = v
-        .get("model")
-        .ok_or_else(|| Error::Serialization(format!("{format}: no model")))?;
-    T::deserialize(model).map_err(|e| Error::Serialization(format!("corrupt {format} model: {e}")))
+    crate::analytics::persist::from_json(format, FORMAT_VERSION, json)
 }
 
 pub(crate) fn write_file(path: &Path, json: String) -> Result<()> {

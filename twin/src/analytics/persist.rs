@@ -1,4 +1,4 @@
-//! Versioned JSON documents for saved models and filters.
+//! Versioned JSON documents for every saved model, detector and filter of `analytics`.
 //!
 //! Every document is `{"format": "<kind>", "version": <n>, "model": {...}}`. A document of
 //! another kind, another version, or one that does not parse is refused with
@@ -37,21 +37,21 @@ pub(crate) fn to_json<T: Serialize>(format: &str, version: u32, model: &T) -> Re
 pub(crate) fn from_json<T: DeserializeOwned>(format: &str, version: u32, json: &str) -> Result<T> {
     let doc: In = serde_json::from_str(json).map_err(|e| {
         Error::Serialization(format!(
-            "corrupt {format} document (expected {{\"format\", \"version\", \"model\"}}): {e}"
+            "cannot load {format}: not a saved twin model (expected {{\"format\", \"version\", \"model\"}}): {e}"
         ))
     })?;
     if doc.format != format {
         return Err(Error::Serialization(format!(
-            "expected a {format} document, found a {} document",
+            "cannot load {format}: the file holds a {}",
             doc.format
         )));
     }
     if doc.version != version {
         return Err(Error::Serialization(format!(
-            "{format} format version {} is not supported (this version reads version {version})",
+            "cannot load {format}: format version {} is not supported (this build reads version {version})",
             doc.version
         )));
     }
     serde_json::from_value(doc.model)
-        .map_err(|e| Error::Serialization(format!("corrupt {format} model: {e}")))
+        .map_err(|e| Error::Serialization(format!("cannot load {format}: corrupt model: {e}")))
 }
