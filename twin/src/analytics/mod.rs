@@ -7,6 +7,7 @@ pub mod detect;
 pub mod estimate;
 pub mod features;
 pub mod health;
+pub(crate) mod linalg;
 pub(crate) mod persist;
 pub mod reliability;
 pub mod rul;

@@ -55,7 +55,7 @@
 
 mod battery;
 mod kalman;
-mod linalg;
+use super::linalg;
 mod linear;
 mod particle;
 use super::persist;

@@ -1,4 +1,4 @@
-//! Small dense linear algebra: Cholesky solves and ridge regression.
+//! Ridge regression on standardised inputs (the Cholesky solve is `analytics::linalg`'s).
 
 use serde::{Deserialize, Serialize};
 
@@ -8,38 +8,11 @@ use crate::error::{Error, Result};
 /// Returns `None` if `A` is not numerically positive definite.
 pub(crate) fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                if s <= 0.0 || s.is_nan() {
-                    return None;
-                }
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
-            }
-        }
+    if !crate::analytics::linalg::cholesky(a, n, &mut l) {
+        return None;
     }
-    let mut y = vec![0.0; n];
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i * n + k] * y[k];
-        }
-        y[i] = s / l[i * n + i];
-    }
-    let mut x = vec![0.0; n];
-    for i in (0..n).rev() {
-        let mut s = y[i];
-        for k in i + 1..n {
-            s -= l[k * n + i] * x[k];
-        }
-        x[i] = s / l[i * n + i];
-    }
+    let mut x = b[..n].to_vec();
+    crate::analytics::linalg::chol_solve(&l, n, &mut x);
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 

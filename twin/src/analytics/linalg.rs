@@ -1,4 +1,5 @@
-//! Small dense linear algebra on row-major slices, for the filters and the predictor.
+//! Small dense linear algebra on row-major slices, for the filters, the predictor and the
+//! RUL models' ridge solves.
 //!
 //! Hand-written rather than taken from a general crate: state dimensions here are small
 //! (a handful, rarely more than ten) and fixed when a filter is built, so plain loops over
