@@ -107,29 +107,55 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-#[test]
-fn senml_over_mqtt_round_trip_and_a_clear_error_when_the_broker_goes() {
+/// A broker on a free loopback port, and a twin subscribed to `plant/<tag>/senml` through
+/// an `MqttConnection` with client id `client`.
+struct Setup {
+    broker: Broker,
+    conn: MqttConnection,
+    twin: Twin,
+    port: u16,
+}
+
+fn setup(tag: &str, client: &str) -> Setup {
     let port = free_port();
-    let dir = std::env::temp_dir().join(format!("twin-mqtt-{}-{port}", std::process::id()));
-    let mut broker = Broker::start(&dir, port);
+    let dir = std::env::temp_dir().join(format!("twin-mqtt-{tag}-{}-{port}", std::process::id()));
+    let broker = Broker::start(&dir, port);
     let schema = ConveyorDrive::standard_schema();
     let mapping = Mapping {
         strip_prefix: Some("conveyor/".into()),
     };
-    let (topic, ctopic) = ("plant/c1/senml", "plant/c1/commands");
-    let mut conn = MqttConnection::connect(
+    let topic = format!("plant/{tag}/senml");
+    let ctopic = format!("plant/{tag}/commands");
+    let conn = MqttConnection::connect(
         "127.0.0.1",
         port,
-        "twin-test",
-        topic,
-        ctopic,
+        client,
+        &topic,
+        &ctopic,
         schema.clone(),
         mapping,
     )
     .expect("connect");
     conn.wait_subscribed(Duration::from_secs(10))
         .expect("subscribed");
-    let mut twin = Twin::builder(schema).build().expect("twin");
+    let twin = Twin::builder(schema).build().expect("twin");
+    Setup {
+        broker,
+        conn,
+        twin,
+        port,
+    }
+}
+
+#[test]
+fn senml_over_mqtt_round_trip_and_a_clear_error_when_the_broker_goes() {
+    let Setup {
+        mut broker,
+        mut conn,
+        mut twin,
+        port,
+    } = setup("c1", "twin-test");
+    let (topic, ctopic) = ("plant/c1/senml", "plant/c1/commands");
 
     let scans = 400;
     let device = std::thread::spawn(move || {
@@ -215,27 +241,13 @@ fn senml_over_mqtt_round_trip_and_a_clear_error_when_the_broker_goes() {
 
 #[test]
 fn a_broker_restart_mid_stream_loses_and_double_counts_nothing() {
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("twin-mqtt-r-{}-{port}", std::process::id()));
-    let mut broker = Broker::start(&dir, port);
-    let schema = ConveyorDrive::standard_schema();
-    let mapping = Mapping {
-        strip_prefix: Some("conveyor/".into()),
-    };
-    let (topic, ctopic) = ("plant/c2/senml", "plant/c2/commands");
-    let mut conn = MqttConnection::connect(
-        "127.0.0.1",
+    let Setup {
+        mut broker,
+        mut conn,
+        mut twin,
         port,
-        "twin-restart",
-        topic,
-        ctopic,
-        schema.clone(),
-        mapping,
-    )
-    .expect("connect");
-    conn.wait_subscribed(Duration::from_secs(10))
-        .expect("subscribed");
-    let mut twin = Twin::builder(schema).build().expect("twin");
+    } = setup("c2", "twin-restart");
+    let (topic, ctopic) = ("plant/c2/senml", "plant/c2/commands");
     let scans = 400;
     let device = std::thread::spawn(move || {
         run_device(
