@@ -9,6 +9,8 @@ pub mod connection;
 pub mod decision;
 pub mod entity;
 pub mod error;
+#[cfg(feature = "columnar")]
+pub mod export;
 pub mod model;
 pub mod sample;
 pub mod schema;

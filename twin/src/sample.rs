@@ -234,6 +234,21 @@ impl SampleBatch {
         self.push(s.time, s.signal, s.value);
     }
 
+    /// Append every sample of a borrowed batch.
+    ///
+    /// ```
+    /// let mut a = twin::SampleBatch::new();
+    /// a.push(twin::Timestamp(1), twin::SignalId(0), 1.0);
+    /// let b = a.clone();
+    /// a.extend_from(b.as_ref());
+    /// assert_eq!(a.len(), 2);
+    /// ```
+    pub fn extend_from(&mut self, other: BatchRef<'_>) {
+        self.times.extend_from_slice(other.times());
+        self.signals.extend_from_slice(other.signals());
+        self.values.extend_from_slice(other.values());
+    }
+
     /// Remove every sample, keeping the allocation.
     pub fn clear(&mut self) {
         self.times.clear();
