@@ -91,6 +91,22 @@ impl Outcome {
         }
     }
 
+    /// A refusal for `error`.
+    pub fn refused(error: &Error) -> Self {
+        Outcome::Refused {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+
+    /// A failed send for `error`.
+    pub fn send_failed(error: &Error) -> Self {
+        Outcome::SendFailed {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+
     /// The reason of a refusal or a failed send, if this outcome is one.
     pub fn failure(&self) -> Option<(ErrorKind, &str)> {
         match self {

@@ -490,54 +490,38 @@ impl Twin {
         let report = self.ingest_batch(BatchRef::from_sample(&sample));
         match report.rejections.first() {
             None => Ok(()),
-            // A refused sample leaves the state as it was, so classifying it again now
-            // gives the same reason, with the details for the message.
-            Some(r) => Err(self
-                .classify_detail(sample)
-                .unwrap_or_else(|| Error::InvalidInput(format!("sample refused: {}", r.kind)))),
+            Some(r) => Err(self.rejection_error(sample, r.kind)),
         }
     }
 
-    /// The error a sample would be refused with, if any (for detailed single-sample errors).
-    fn classify_detail(&self, s: Sample) -> Option<Error> {
+    /// The detailed error for a sample the batch path refused with `kind`. A refused sample
+    /// leaves the state as it was, so the last accepted time is still the one it met.
+    fn rejection_error(&self, s: Sample, kind: ErrorKind) -> Error {
         let i = s.signal.index();
         let name = || self.schema.signal_name(s.signal).to_string();
-        if i >= self.schema.signal_count() {
-            return Some(Error::UnknownSignal(format!("signal id {}", s.signal.0)));
-        }
-        if !s.value.is_finite() {
-            return Some(Error::NonFinite(name()));
-        }
-        let (lo, hi) = (self.schema.lower_bounds()[i], self.schema.upper_bounds()[i]);
-        if s.value < lo || s.value > hi {
-            return Some(Error::OutOfRange {
+        match kind {
+            ErrorKind::UnknownSignal => Error::UnknownSignal(format!("signal id {}", s.signal.0)),
+            ErrorKind::NonFinite => Error::NonFinite(name()),
+            ErrorKind::OutOfRange => Error::OutOfRange {
                 name: name(),
                 value: s.value,
-                min: lo,
-                max: hi,
-            });
-        }
-        let last = self.state.last_time_raw(i);
-        if s.time.0 > last {
-            None
-        } else if s.time.0 == last {
-            if self.state.last_value_raw(i).to_bits() == s.value.to_bits() {
-                Some(Error::Duplicate {
-                    signal: name(),
-                    time: s.time.0,
-                })
-            } else {
-                Some(Error::TimestampConflict {
-                    signal: name(),
-                    time: s.time.0,
-                })
-            }
-        } else {
-            Some(Error::OutOfOrder {
+                min: self.schema.lower_bounds()[i],
+                max: self.schema.upper_bounds()[i],
+            },
+            ErrorKind::Duplicate => Error::Duplicate {
                 signal: name(),
                 time: s.time.0,
-                last,
-            })
+            },
+            ErrorKind::TimestampConflict => Error::TimestampConflict {
+                signal: name(),
+                time: s.time.0,
+            },
+            ErrorKind::OutOfOrder => Error::OutOfOrder {
+                signal: name(),
+                time: s.time.0,
+                last: self.state.last_time_raw(i),
+            },
+            other => Error::InvalidInput(format!("sample refused: {other}")),
         }
     }
 
@@ -678,10 +662,7 @@ impl Twin {
             }
             Err(e) => {
                 self.commands.refused += 1;
-                Outcome::Refused {
-                    kind: e.kind(),
-                    message: e.to_string(),
-                }
+                Outcome::refused(e)
             }
         };
         self.log(AuditEntry {
@@ -692,6 +673,17 @@ impl Twin {
             outcome,
         });
         result
+    }
+
+    /// Record what became of a command that left the outbox.
+    fn log_outbox(&mut self, cmd: &Command, outcome: Outcome) {
+        self.log(AuditEntry {
+            time: cmd.time(),
+            command: cmd.name().to_string(),
+            value: cmd.value(),
+            source: "outbox".into(),
+            outcome,
+        });
     }
 
     /// Request a command by name at `time`. It is validated against the schema's limits
@@ -720,10 +712,7 @@ impl Twin {
                     command: name.to_string(),
                     value,
                     source: "user".into(),
-                    outcome: Outcome::Refused {
-                        kind: e.kind(),
-                        message: e.to_string(),
-                    },
+                    outcome: Outcome::refused(&e),
                 });
                 return Err(e);
             }
@@ -765,13 +754,7 @@ impl Twin {
         let taken = std::mem::take(&mut self.outbox);
         for cmd in &taken {
             self.commands.sent += 1;
-            self.log(AuditEntry {
-                time: cmd.time(),
-                command: cmd.name().to_string(),
-                value: cmd.value(),
-                source: "outbox".into(),
-                outcome: Outcome::Sent,
-            });
+            self.log_outbox(cmd, Outcome::Sent);
         }
         taken
     }
@@ -791,19 +774,10 @@ impl Twin {
                 Err(e) => {
                     failed += 1;
                     self.commands.send_failed += 1;
-                    Outcome::SendFailed {
-                        kind: e.kind(),
-                        message: e.to_string(),
-                    }
+                    Outcome::send_failed(&e)
                 }
             };
-            self.log(AuditEntry {
-                time: cmd.time(),
-                command: cmd.name().to_string(),
-                value: cmd.value(),
-                source: "outbox".into(),
-                outcome,
-            });
+            self.log_outbox(cmd, outcome);
         }
         (sent, failed)
     }
