@@ -419,3 +419,83 @@ impl FittedHealthIndex {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Six standardized columns driven by one factor with known loadings plus small
+    /// independent noise: the first principal direction is (up to sign) the normalized
+    /// loading vector, and the other five directions carry only the noise.
+    #[test]
+    fn pca_weights_follow_the_dominant_direction() {
+        let loadings = [1.0, -0.8, 0.6, 0.9, -0.4, 0.7];
+        let n = 2000;
+        let x = Array2::from_shape_fn((n, 6), |(i, j)| {
+            let t = i as f64 / n as f64;
+            let factor = (t * 37.0).sin() + 2.0 * t;
+            // A deterministic, decorrelated noise per cell.
+            let h = ((i as u64 * 2_654_435_761 + j as u64 * 40_503) % 10_007) as f64;
+            let noise = (h / 10_007.0 - 0.5) * 0.05;
+            loadings[j] * factor + noise
+        });
+        let fitted = HealthIndex {
+            method: HealthMethod::Pca,
+            ..HealthIndex::default()
+        }
+        .fit_runs(&[x.clone()])
+        .expect("fit");
+        // In standardized space the loadings become the correlations' leading
+        // eigenvector, which for one factor with negligible noise is sign(l_j)/sqrt(6).
+        let w = &fitted.weights;
+        let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-9, "unit weights, got norm {norm}");
+        let expect: Vec<f64> = loadings
+            .iter()
+            .map(|l: &f64| l.signum() / 6f64.sqrt())
+            .collect();
+        let cos: f64 = w.iter().zip(&expect).map(|(a, b)| a * b).sum();
+        assert!(cos.abs() > 0.999, "weights {w:?} vs {expect:?}: cos {cos}");
+        // The health of the first rows is near 1 and of the last rows near 0.
+        let first = fitted.predict(&x.row(0).to_vec()).expect("predict");
+        let last = fitted.predict(&x.row(n - 1).to_vec()).expect("predict");
+        assert!(first > 0.8 && last < 0.2, "first {first}, last {last}");
+    }
+
+    /// Two nearly independent factors: one shared by columns 0-2 (almost noiseless), one
+    /// by columns 3-5 (with heavy noise, so its correlation block is weaker). The leading
+    /// direction is the first block's; numpy's `eigh` of the same correlation matrix gives
+    /// eigenvalues 3.005 and 2.712 and the eigenvector
+    /// ±(0.5720, 0.5721, 0.5722, 0.0772, 0.0790, 0.0766).
+    #[test]
+    fn pca_picks_the_larger_of_two_factors() {
+        let n = 3000;
+        let x = Array2::from_shape_fn((n, 6), |(i, j)| {
+            let t = i as f64 / n as f64;
+            let strong = 2.0 * t + 0.1 * (t * 91.0).sin();
+            let weak = (t * 53.0).cos();
+            let h = ((i as u64 * 2_654_435_761 + j as u64 * 40_503) % 10_007) as f64;
+            let noise = (h / 10_007.0 - 0.5) * 2.0;
+            if j < 3 {
+                strong + 0.01 * noise
+            } else {
+                weak + noise
+            }
+        });
+        let fitted = HealthIndex {
+            method: HealthMethod::Pca,
+            ..HealthIndex::default()
+        }
+        .fit_runs(&[x])
+        .expect("fit");
+        let w = &fitted.weights;
+        let reference = [0.5720, 0.5721, 0.5722, 0.0772, 0.0790, 0.0766];
+        let sign = w[0].signum();
+        for (got, want) in w.iter().zip(reference) {
+            assert!(
+                (sign * got - want).abs() < 1e-3,
+                "weights {w:?} vs {reference:?}"
+            );
+        }
+    }
+}
