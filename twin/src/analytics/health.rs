@@ -443,7 +443,7 @@ mod tests {
             method: HealthMethod::Pca,
             ..HealthIndex::default()
         }
-        .fit_runs(&[x.clone()])
+        .fit_runs(std::slice::from_ref(&x))
         .expect("fit");
         // In standardized space the loadings become the correlations' leading
         // eigenvector, which for one factor with negligible noise is sign(l_j)/sqrt(6).
