@@ -157,6 +157,11 @@ enum TwinInsightKind
      * A drift detector found a lasting change of level (`score` is its likelihood).
      */
     TWIN_INSIGHT_KIND_DRIFT = 5,
+    /**
+     * A remaining-useful-life prediction (`value` is the point RUL, `score` the lower end of
+     * its prediction interval).
+     */
+    TWIN_INSIGHT_KIND_RUL = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -716,7 +721,7 @@ TwinResult twin_schema_command_count(const struct TwinSchema *schema, size_t *ou
 
 /**
  * A static, NUL-terminated name of an insight kind: `"alarm_high"`, `"alarm_low"`,
- * `"alarm_cleared"`, `"anomaly"`, or `"other"` for any other number.
+ * `"alarm_cleared"`, `"anomaly"`, `"drift"`, `"rul"`, or `"other"` for any other number.
  *
  * Thread safety: may be called from any thread at any time.
  */

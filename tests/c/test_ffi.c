@@ -71,6 +71,8 @@ static void test_messages(void) {
                   "a required pointer parameter is NULL") == 0);
     EXPECT(strcmp(twin_result_message(424242u), "unknown result code") == 0);
     EXPECT(strcmp(twin_insight_kind_name(TWIN_INSIGHT_KIND_ANOMALY), "anomaly") == 0);
+    EXPECT(strcmp(twin_insight_kind_name(TWIN_INSIGHT_KIND_DRIFT), "drift") == 0);
+    EXPECT(strcmp(twin_insight_kind_name(TWIN_INSIGHT_KIND_RUL), "rul") == 0);
     EXPECT(strcmp(twin_insight_kind_name(77u), "other") == 0);
     EXPECT(strlen(twin_version()) > 0);
     /* Append-only numbering: engine kinds first, interface errors from 1000. */

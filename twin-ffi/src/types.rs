@@ -46,6 +46,9 @@ pub enum TwinInsightKind {
     Anomaly = 4,
     /// A drift detector found a lasting change of level (`score` is its likelihood).
     Drift = 5,
+    /// A remaining-useful-life prediction (`value` is the point RUL, `score` the lower end of
+    /// its prediction interval).
+    Rul = 6,
 }
 
 impl TwinInsightKind {
@@ -57,6 +60,7 @@ impl TwinInsightKind {
             InsightKind::AlarmCleared => TwinInsightKind::AlarmCleared,
             InsightKind::Anomaly => TwinInsightKind::Anomaly,
             InsightKind::Drift => TwinInsightKind::Drift,
+            InsightKind::Rul => TwinInsightKind::Rul,
             _ => TwinInsightKind::Other,
         }
     }
@@ -169,7 +173,7 @@ impl From<&Command> for TwinCommand {
 }
 
 /// A static, NUL-terminated name of an insight kind: `"alarm_high"`, `"alarm_low"`,
-/// `"alarm_cleared"`, `"anomaly"`, or `"other"` for any other number.
+/// `"alarm_cleared"`, `"anomaly"`, `"drift"`, `"rul"`, or `"other"` for any other number.
 ///
 /// Thread safety: may be called from any thread at any time.
 #[no_mangle]
@@ -181,6 +185,7 @@ pub extern "C" fn twin_insight_kind_name(kind: u32) -> *const c_char {
             k if k == TwinInsightKind::AlarmCleared as u32 => c"alarm_cleared",
             k if k == TwinInsightKind::Anomaly as u32 => c"anomaly",
             k if k == TwinInsightKind::Drift as u32 => c"drift",
+            k if k == TwinInsightKind::Rul as u32 => c"rul",
             _ => c"other",
         };
         name.as_ptr()

@@ -32,6 +32,9 @@ pub enum InsightKind {
     Anomaly,
     /// The signal's level has shifted (a drift detector found a lasting change).
     Drift,
+    /// A remaining-useful-life prediction: `value` is the point RUL, `score` the lower end
+    /// of its prediction interval (see [`rul::engine::RulEngine`]).
+    Rul,
 }
 
 impl InsightKind {
@@ -43,12 +46,13 @@ impl InsightKind {
             InsightKind::AlarmCleared => "alarm_cleared",
             InsightKind::Anomaly => "anomaly",
             InsightKind::Drift => "drift",
+            InsightKind::Rul => "rul",
         }
     }
 
     /// Whether this kind reports an abnormal condition (as opposed to a recovery).
     pub fn is_abnormal(self) -> bool {
-        !matches!(self, InsightKind::AlarmCleared)
+        !matches!(self, InsightKind::AlarmCleared | InsightKind::Rul)
     }
 }
 

@@ -142,6 +142,14 @@ enum Member {
 }
 
 impl Member {
+    fn n_inputs(&self) -> usize {
+        match self {
+            Member::Regression(p) => p.n_inputs(),
+            Member::Similarity(p) => p.n_inputs(),
+            Member::Exponential(p) => p.n_inputs(),
+        }
+    }
+
     fn predict_rows(&self, unit: &UnitSeries, ends: &[usize]) -> Vec<f64> {
         match self {
             Member::Regression(m) => m.predict_rows(unit, ends),
@@ -324,6 +332,12 @@ pub struct FittedRulEnsemble {
 }
 
 impl FittedRulEnsemble {
+    /// Number of signals (columns) the model was trained on; a unit to predict must have
+    /// the same.
+    pub fn n_signals(&self) -> usize {
+        self.members.first().map_or(0, Member::n_inputs)
+    }
+
     /// The weighted RUL after the last row of `unit`, with the calibrated interval.
     ///
     /// Errors: [`Error::InvalidInput`] if the unit has another number of signals than

@@ -637,6 +637,10 @@ fn onset_row(d: &[f64], rise: f64) -> Option<usize> {
 }
 
 impl ExponentialPoint {
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.indicator.n_inputs()
+    }
+
     /// Posteriors after each end row; `None` where the unit has not reached the onset.
     fn posterior_at(&self, unit: &UnitSeries, ends: &[usize]) -> Vec<Option<DegradationPosterior>> {
         let d = self.indicator.smoothed(unit);
@@ -773,6 +777,12 @@ pub struct FittedExponentialRul {
 }
 
 impl FittedExponentialRul {
+    /// Number of signals (columns) the model was trained on; a unit to predict must have
+    /// the same.
+    pub fn n_signals(&self) -> usize {
+        self.point.n_inputs()
+    }
+
     /// The median predictive RUL after the last row of `unit`, with the conformal interval.
     pub fn predict(&self, unit: &UnitSeries) -> Result<RulPrediction> {
         predict_one(&self.point, &self.conformal, unit)

@@ -96,6 +96,11 @@ pub struct DegradationIndicator {
 }
 
 impl DegradationIndicator {
+    /// Number of input signals.
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.scaler.n_inputs()
+    }
+
     /// Fit on a fleet of run-to-failure histories.
     pub fn fit(config: &IndicatorConfig, fleet: &Fleet) -> Result<Self> {
         config.validate()?;

@@ -53,6 +53,7 @@
 pub mod cmapss;
 pub mod conformal;
 mod data;
+pub mod engine;
 pub mod ensemble;
 pub mod exponential;
 pub mod features;

@@ -100,6 +100,10 @@ pub(crate) struct RegressionPoint {
 }
 
 impl RegressionPoint {
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.scaler.n_inputs()
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         self.scaler.validate()?;
         self.features
@@ -225,6 +229,12 @@ pub struct FittedRegressionRul {
 }
 
 impl FittedRegressionRul {
+    /// Number of signals (columns) the model was trained on; a unit to predict must have
+    /// the same.
+    pub fn n_signals(&self) -> usize {
+        self.point.n_inputs()
+    }
+
     /// The RUL after the last row of `unit`, with its calibrated interval.
     ///
     /// Errors: [`Error::InvalidInput`] if the unit has another number of signals than

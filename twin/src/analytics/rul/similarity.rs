@@ -103,6 +103,10 @@ pub(crate) struct SimilarityPoint {
 }
 
 impl SimilarityPoint {
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.indicator.n_inputs()
+    }
+
     /// Best alignment of `q` (the query's last values) in each library unit.
     fn distances(&self, q: &[f64], out: &mut Vec<(usize, f64, f64)>) {
         out.clear();
@@ -292,6 +296,12 @@ pub struct FittedSimilarityRul {
 }
 
 impl FittedSimilarityRul {
+    /// Number of signals (columns) the model was trained on; a unit to predict must have
+    /// the same.
+    pub fn n_signals(&self) -> usize {
+        self.point.n_inputs()
+    }
+
     /// The weighted-mean RUL after the last row of `unit`, with the conformal interval.
     pub fn predict(&self, unit: &UnitSeries) -> Result<RulPrediction> {
         predict_one(&self.point, &self.conformal, unit)
