@@ -18,6 +18,11 @@
 #include <stdint.h>
 
 /**
+ * The most samples one `twin_twin_step` asks for (the poll buffers are sized by it).
+ */
+#define TWIN_MAX_STEP_SAMPLES 1048576
+
+/**
  * What became of a call: `TWIN_RESULT_OK` (0) or why it failed.
  *
  * Codes are append-only: a code never changes meaning and is never reused. Codes 1 to 999
@@ -191,6 +196,95 @@ typedef struct TwinSchema TwinSchema;
 typedef struct TwinTwin TwinTwin;
 
 /**
+ * Reads up to `capacity` samples into the three caller-owned arrays (`times_ns[i]`,
+ * `signals[i]`, `values[i]`) and stores how many it wrote in `*written`. Returns
+ * `TWIN_RESULT_OK` (0), or a nonzero code when the source failed:
+ * `TWIN_RESULT_DISCONNECTED` when it is gone for good, any other nonzero code for a
+ * transient I/O failure.
+ */
+typedef uint32_t (*TwinPollFn)(void *user_data,
+                               int64_t *times_ns,
+                               uint32_t *signals,
+                               double *values,
+                               size_t capacity,
+                               size_t *written);
+
+/**
+ * A validated command, ready to send to the asset.
+ */
+typedef struct TwinCommand {
+    /**
+     * When the twin issued it, in nanoseconds.
+     */
+    int64_t time_ns;
+    /**
+     * Sequence number among the commands the twin let through (from 1).
+     */
+    uint64_t seq;
+    /**
+     * The commanded value, within the command's limits.
+     */
+    double value;
+    /**
+     * The command's id in the schema (see `twin_schema_command_id`).
+     */
+    uint32_t command;
+} TwinCommand;
+
+/**
+ * Delivers one validated command to the asset. Returns `TWIN_RESULT_OK` (0) when it was
+ * handed over, nonzero when it could not be (the twin counts it as failed and keeps it
+ * in its audit log).
+ */
+typedef uint32_t (*TwinSendFn)(void *user_data, const struct TwinCommand *command);
+
+/**
+ * A connection written in C. The library never frees `user_data` and never keeps the
+ * table beyond the call it is passed to.
+ */
+typedef struct TwinConnection {
+    /**
+     * Passed unchanged as the first argument of both callbacks.
+     */
+    void *user_data;
+    /**
+     * Fetches samples (required).
+     */
+    TwinPollFn poll;
+    /**
+     * Delivers commands (required).
+     */
+    TwinSendFn send;
+} TwinConnection;
+
+/**
+ * What one `twin_twin_step` did.
+ */
+typedef struct TwinStepReport {
+    /**
+     * Samples the poll callback delivered.
+     */
+    size_t polled;
+    /**
+     * Of those, samples taken into the state.
+     */
+    size_t accepted;
+    /**
+     * Of those, samples refused (`polled == accepted + rejected`); see
+     * `twin_twin_last_rejections`.
+     */
+    size_t rejected;
+    /**
+     * Commands the send callback accepted.
+     */
+    size_t sent;
+    /**
+     * Commands the send callback refused.
+     */
+    size_t send_failed;
+} TwinStepReport;
+
+/**
  * What became of one ingested batch: `accepted + rejected` equals the batch length.
  */
 typedef struct TwinIngestReport {
@@ -296,40 +390,55 @@ typedef struct TwinCounters {
      */
     uint64_t commands_refused;
     /**
-     * Validated commands taken out with `twin_twin_take_commands`.
+     * Validated commands that left the twin: taken out with `twin_twin_take_commands` or
+     * accepted by a connection's send callback in `twin_twin_step`.
      */
     uint64_t commands_taken;
     /**
      * Insights discarded, oldest first, because too many were pending.
      */
     uint64_t insights_dropped;
+    /**
+     * Validated commands a connection's send callback refused in `twin_twin_step` (kept
+     * in the audit log as failed).
+     */
+    uint64_t commands_send_failed;
 } TwinCounters;
 
 /**
- * A validated command, ready to send to the asset.
+ * Every code, in order.
  */
-typedef struct TwinCommand {
-    /**
-     * When the twin issued it, in nanoseconds.
-     */
-    int64_t time_ns;
-    /**
-     * Sequence number among the commands the twin let through (from 1).
-     */
-    uint64_t seq;
-    /**
-     * The commanded value, within the command's limits.
-     */
-    double value;
-    /**
-     * The command's id in the schema (see `twin_schema_command_id`).
-     */
-    uint32_t command;
-} TwinCommand;
+#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * One turn of a scan loop: ask `connection->poll` for up to `max_samples` samples,
+ * ingest them (each accepted or refused, as `twin_twin_ingest_batch`; the rejections are
+ * kept for `twin_twin_last_rejections`), then hand every pending command to
+ * `connection->send`, each one recorded in the audit log as sent or failed.
+ *
+ * `max_samples` may be at most `TWIN_MAX_STEP_SAMPLES` (`TWIN_RESULT_INVALID_INPUT`
+ * otherwise). On success `*out_report` gets the counts. If the poll callback fails, the result is
+ * `TWIN_RESULT_DISCONNECTED` (the callback returned that code) or `TWIN_RESULT_IO` (any
+ * other nonzero code), nothing is ingested or sent, and `*out_report` is untouched; the
+ * same if it claims to have written more than `max_samples` (`TWIN_RESULT_INVALID_INPUT`).
+ * A refused command does not fail the step: it is counted in `send_failed`.
+ *
+ * Thread safety: not safe for concurrent use of the same twin. The callbacks run on the
+ * calling thread, inside this call, and must not call any function on this twin.
+ *
+ * # Safety
+ * `twin` must be a live twin; `connection` must point to a `TwinConnection` whose
+ * callbacks follow their contracts; `out_report` must point to a writable
+ * `TwinStepReport`.
+ */
+TwinResult twin_twin_step(struct TwinTwin *twin,
+                          const struct TwinConnection *connection,
+                          size_t max_samples,
+                          struct TwinStepReport *out_report);
 
 /**
  * Create a twin of `schema` with the built-in EWMA monitor (default configuration: alarm

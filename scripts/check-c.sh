@@ -82,10 +82,28 @@ run() {
 }
 
 run quickstart gcc examples/c/quickstart.c "${cflags[@]}"
+run plc_loop gcc examples/c/plc_loop.c "${cflags[@]}"
 for src in tests/c/*.c; do
     run "$(basename "$src" .c)" gcc "$src" "${cflags[@]}"
 done
 run compile_test g++ tests/c/compile_test.cpp "${cxxflags[@]}"
+
+# The installed build products: headers, both libraries and the pkg-config file, used the
+# way the example's header comment tells a user to.
+echo "==> pkg-config (scripts/install-c.sh, examples/c/plc_loop.c against libtwin.so)"
+if TWIN_PROFILE=debug bash scripts/install-c.sh "$tmp/prefix" &&
+    [ -f "$tmp/prefix/lib/libtwin.a" ] &&
+    pc_flags="$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs twin)" &&
+    # shellcheck disable=SC2086 # word splitting of the pkg-config flags is intended
+    gcc -std=c11 -Wall -Wextra -Wpedantic -Werror examples/c/plc_loop.c $pc_flags -o "$out/plc_loop-pc" &&
+    ldd "$out/plc_loop-pc" | grep -q "$tmp/prefix/lib/libtwin.so" &&
+    "$out/plc_loop-pc" >/dev/null; then
+    passed=$((passed + 1))
+    echo "ok: pkg-config"
+else
+    failed=$((failed + 1))
+    echo "FAILED: pkg-config" >&2
+fi
 
 echo "c: ${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

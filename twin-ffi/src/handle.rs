@@ -6,6 +6,7 @@ use std::ffi::c_char;
 use twin::analytics::detect::{EwmaMonitor, MonitorConfig};
 use twin::{BatchRef, Sample, Schema, SignalId, Timestamp, Twin, TwinBuilder, TwinSnapshot};
 
+use crate::connection::PollScratch;
 use crate::result::{copy_str_out, fail, fail_err, OrFail, TwinResult};
 use crate::schema::TwinSchema;
 use crate::types::{TwinCommand, TwinCounters, TwinIngestReport, TwinInsight, TwinRejection};
@@ -20,6 +21,8 @@ pub struct TwinTwin {
     inner: Twin,
     /// The rejections of the last ingest call.
     rejections: Vec<TwinRejection>,
+    /// Buffers the poll callback of `twin_twin_step` writes into.
+    scratch: PollScratch,
 }
 
 impl TwinTwin {
@@ -27,7 +30,13 @@ impl TwinTwin {
         TwinTwin {
             inner,
             rejections: Vec::new(),
+            scratch: PollScratch::default(),
         }
+    }
+
+    /// The twin, the poll buffers and the last rejections, borrowed apart.
+    pub(crate) fn parts(&mut self) -> (&mut Twin, &mut PollScratch, &mut Vec<TwinRejection>) {
+        (&mut self.inner, &mut self.scratch, &mut self.rejections)
     }
 }
 

@@ -22,11 +22,13 @@
 mod macros;
 
 // Declaration order is the order of the header's sections (cbindgen follows it).
+pub mod connection;
 pub mod handle;
 pub mod result;
 pub mod schema;
 pub mod types;
 
+pub use connection::*;
 pub use handle::*;
 pub use result::*;
 pub use schema::*;

@@ -675,3 +675,197 @@ fn snapshot_round_trip_carries_on_like_the_original() {
         twin_schema_free(s);
     }
 }
+
+/// A fieldbus stand-in behind a C connection: samples to hand out, commands received, and
+/// switches to make either callback fail.
+struct Bus {
+    queue: Vec<(i64, u32, f64)>,
+    received: Vec<TwinCommand>,
+    poll_code: u32,
+    send_code: u32,
+    overrun: bool,
+}
+
+unsafe extern "C" fn bus_poll(
+    user: *mut std::ffi::c_void,
+    times: *mut i64,
+    signals: *mut u32,
+    values: *mut f64,
+    cap: usize,
+    written: *mut usize,
+) -> u32 {
+    // SAFETY: the tests pass a live `Bus` as user data.
+    let bus = unsafe { &mut *user.cast::<Bus>() };
+    if bus.poll_code != 0 {
+        return bus.poll_code;
+    }
+    let n = bus.queue.len().min(cap);
+    for (i, (t, s, v)) in bus.queue.drain(..n).enumerate() {
+        // SAFETY: `i < cap`, the buffers hold `cap` elements.
+        unsafe {
+            times.add(i).write(t);
+            signals.add(i).write(s);
+            values.add(i).write(v);
+        }
+    }
+    // SAFETY: valid out pointer.
+    unsafe { written.write(if bus.overrun { cap + 1 } else { n }) };
+    0
+}
+
+unsafe extern "C" fn bus_send(user: *mut std::ffi::c_void, cmd: *const TwinCommand) -> u32 {
+    // SAFETY: the tests pass a live `Bus` as user data and the twin a live command.
+    let (bus, cmd) = unsafe { (&mut *user.cast::<Bus>(), *cmd) };
+    if bus.send_code != 0 {
+        return bus.send_code;
+    }
+    bus.received.push(cmd);
+    0
+}
+
+#[test]
+fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
+    let s = schema();
+    let t = new_twin(s);
+    let (speed, vib) = (signal(s, "belt_speed"), signal(s, "vibration"));
+    let mut cmd_id = u32::MAX;
+    let name = "set_speed";
+    let mut bus = Bus {
+        queue: vec![
+            (SEC, speed, 1.5),
+            (SEC, vib, 2.0),
+            (2 * SEC, vib, f64::NAN),
+            (2 * SEC, 77, 1.0),
+            (3 * SEC, vib, 2.1),
+        ],
+        received: Vec::new(),
+        poll_code: 0,
+        send_code: 0,
+        overrun: false,
+    };
+    let conn = TwinConnection {
+        user_data: (&mut bus as *mut Bus).cast(),
+        poll: Some(bus_poll),
+        send: Some(bus_send),
+    };
+    let untouched = TwinStepReport {
+        polled: 99,
+        ..TwinStepReport::default()
+    };
+    let mut report = untouched;
+    let mut rej = [TwinRejection {
+        index: 99,
+        reason: TwinResult::Ok,
+    }; 4];
+    let mut n = 0;
+    // SAFETY: live handles, valid pointers; `bus` outlives every call.
+    unsafe {
+        assert_eq!(
+            twin_schema_command_id(s, c(name), name.len(), &mut cmd_id),
+            TwinResult::Ok
+        );
+        // Four of the five samples fit; a NaN and an unknown signal are refused.
+        assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Ok);
+        assert_eq!(
+            report,
+            TwinStepReport {
+                polled: 4,
+                accepted: 2,
+                rejected: 2,
+                sent: 0,
+                send_failed: 0
+            }
+        );
+        assert_eq!(
+            twin_twin_last_rejections(t, rej.as_mut_ptr(), 4, &mut n),
+            TwinResult::Ok
+        );
+        assert_eq!(n, 2);
+        assert_eq!((rej[0].index, rej[0].reason), (2, TwinResult::NonFinite));
+        assert_eq!(
+            (rej[1].index, rej[1].reason),
+            (3, TwinResult::UnknownSignal)
+        );
+        // A command goes out through the send callback on the next step.
+        assert_eq!(
+            twin_twin_command(t, c(name), name.len(), 1.4, 3 * SEC),
+            TwinResult::Ok
+        );
+        assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Ok);
+        assert_eq!((report.polled, report.accepted, report.sent), (1, 1, 1));
+        assert_eq!(bus.received.len(), 1);
+        assert_eq!(
+            (
+                bus.received[0].command,
+                bus.received[0].value,
+                bus.received[0].seq
+            ),
+            (cmd_id, 1.4, 1)
+        );
+        // A refused hand-over is counted, not lost silently, and does not fail the step.
+        bus.send_code = 7;
+        assert_eq!(
+            twin_twin_command(t, c(name), name.len(), 1.3, 10 * SEC),
+            TwinResult::Ok
+        );
+        assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Ok);
+        assert_eq!((report.polled, report.sent, report.send_failed), (0, 0, 1));
+        let mut counters = TwinCounters::default();
+        assert_eq!(twin_twin_counters(t, &mut counters), TwinResult::Ok);
+        assert_eq!(counters.accepted, 3);
+        assert_eq!(
+            (counters.commands_taken, counters.commands_send_failed),
+            (1, 1)
+        );
+        // A source that is gone, or a callback that overruns its buffer: an error, and the
+        // report is left alone.
+        bus.poll_code = TwinResult::Disconnected as u32;
+        report = untouched;
+        assert_eq!(
+            twin_twin_step(t, &conn, 4, &mut report),
+            TwinResult::Disconnected
+        );
+        assert!(last_error().contains("gone"), "{}", last_error());
+        bus.poll_code = 5;
+        assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Io);
+        assert!(last_error().contains("returned 5"), "{}", last_error());
+        bus.poll_code = 0;
+        bus.overrun = true;
+        bus.queue.push((20 * SEC, vib, 2.0));
+        assert_eq!(
+            twin_twin_step(t, &conn, 4, &mut report),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(report, untouched);
+        bus.overrun = false;
+        // Bad arguments.
+        assert_eq!(
+            twin_twin_step(null_mut(), &conn, 4, &mut report),
+            TwinResult::NullParameter
+        );
+        assert_eq!(
+            twin_twin_step(t, null(), 4, &mut report),
+            TwinResult::NullParameter
+        );
+        assert_eq!(
+            twin_twin_step(t, &conn, 4, null_mut()),
+            TwinResult::NullParameter
+        );
+        let no_poll = TwinConnection { poll: None, ..conn };
+        assert_eq!(
+            twin_twin_step(t, &no_poll, 4, &mut report),
+            TwinResult::NullParameter
+        );
+        assert_eq!(
+            twin_twin_step(t, &conn, TWIN_MAX_STEP_SAMPLES + 1, &mut report),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(report, untouched);
+        // Still usable afterwards.
+        bus.queue.push((30 * SEC, vib, 2.2));
+        assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Ok);
+        assert_eq!((report.polled, report.accepted), (1, 1));
+        twin_twin_free(t);
+        twin_schema_free(s);
+    }
+}

@@ -121,10 +121,14 @@ pub struct TwinCounters {
     pub commands_accepted: u64,
     /// Command requests refused by validation (never sent).
     pub commands_refused: u64,
-    /// Validated commands taken out with `twin_twin_take_commands`.
+    /// Validated commands that left the twin: taken out with `twin_twin_take_commands` or
+    /// accepted by a connection's send callback in `twin_twin_step`.
     pub commands_taken: u64,
     /// Insights discarded, oldest first, because too many were pending.
     pub insights_dropped: u64,
+    /// Validated commands a connection's send callback refused in `twin_twin_step` (kept
+    /// in the audit log as failed).
+    pub commands_send_failed: u64,
 }
 
 impl TwinCounters {
@@ -143,6 +147,7 @@ impl TwinCounters {
             commands_refused: c.refused,
             commands_taken: c.sent,
             insights_dropped: c.insights_dropped,
+            commands_send_failed: c.send_failed,
         }
     }
 }
