@@ -47,6 +47,8 @@ pub enum TwinResult {
     Io = 13,
     /// Saved data (a snapshot) could not be encoded or decoded, or does not fit the twin.
     Serialization = 14,
+    /// A twin id is not in the fleet.
+    UnknownTwin = 15,
     /// A pointer parameter that must not be NULL was NULL.
     NullParameter = 1000,
     /// A string parameter is not valid UTF-8.
@@ -64,7 +66,7 @@ pub enum TwinResult {
 
 impl TwinResult {
     /// Every code, in order.
-    pub const ALL: [TwinResult; 21] = [
+    pub const ALL: [TwinResult; 22] = [
         TwinResult::Ok,
         TwinResult::InvalidInput,
         TwinResult::NonFinite,
@@ -80,6 +82,7 @@ impl TwinResult {
         TwinResult::Disconnected,
         TwinResult::Io,
         TwinResult::Serialization,
+        TwinResult::UnknownTwin,
         TwinResult::NullParameter,
         TwinResult::InvalidUtf8,
         TwinResult::BufferTooSmall,
@@ -105,6 +108,7 @@ impl TwinResult {
             ErrorKind::Disconnected => TwinResult::Disconnected,
             ErrorKind::Io => TwinResult::Io,
             ErrorKind::Serialization => TwinResult::Serialization,
+            ErrorKind::UnknownTwin => TwinResult::UnknownTwin,
             _ => TwinResult::Other,
         }
     }
@@ -134,6 +138,7 @@ impl TwinResult {
             TwinResult::Disconnected => c"disconnected",
             TwinResult::Io => c"i/o error",
             TwinResult::Serialization => c"saved data could not be encoded or decoded",
+            TwinResult::UnknownTwin => c"unknown twin (not in the fleet)",
             TwinResult::NullParameter => c"a required pointer parameter is NULL",
             TwinResult::InvalidUtf8 => c"string is not valid UTF-8",
             TwinResult::BufferTooSmall => c"output buffer is too small",

@@ -730,7 +730,9 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
     let (speed, vib) = (signal(s, "belt_speed"), signal(s, "vibration"));
     let mut cmd_id = u32::MAX;
     let name = "set_speed";
-    let mut bus = Bus {
+    // The bus is reached only through this raw pointer (as C would), so that the test's
+    // own accesses do not invalidate the pointer the callbacks use.
+    let bus_ptr: *mut Bus = Box::into_raw(Box::new(Bus {
         queue: vec![
             (SEC, speed, 1.5),
             (SEC, vib, 2.0),
@@ -742,9 +744,9 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
         poll_code: 0,
         send_code: 0,
         overrun: false,
-    };
+    }));
     let conn = TwinConnection {
-        user_data: (&mut bus as *mut Bus).cast(),
+        user_data: bus_ptr.cast(),
         poll: Some(bus_poll),
         send: Some(bus_send),
     };
@@ -758,8 +760,9 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
         reason: TwinResult::Ok,
     }; 4];
     let mut n = 0;
-    // SAFETY: live handles, valid pointers; `bus` outlives every call.
+    // SAFETY: live handles, valid pointers; the bus outlives every call and is freed last.
     unsafe {
+        let bus = bus_ptr;
         assert_eq!(
             twin_schema_command_id(s, c(name), name.len(), &mut cmd_id),
             TwinResult::Ok
@@ -793,17 +796,14 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
         );
         assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Ok);
         assert_eq!((report.polled, report.accepted, report.sent), (1, 1, 1));
-        assert_eq!(bus.received.len(), 1);
+        let received = &(*bus).received;
+        assert_eq!(received.len(), 1);
         assert_eq!(
-            (
-                bus.received[0].command,
-                bus.received[0].value,
-                bus.received[0].seq
-            ),
+            (received[0].command, received[0].value, received[0].seq),
             (cmd_id, 1.4, 1)
         );
         // A refused hand-over is counted, not lost silently, and does not fail the step.
-        bus.send_code = 7;
+        (*bus).send_code = 7;
         assert_eq!(
             twin_twin_command(t, c(name), name.len(), 1.3, 10 * SEC),
             TwinResult::Ok
@@ -819,25 +819,25 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
         );
         // A source that is gone, or a callback that overruns its buffer: an error, and the
         // report is left alone.
-        bus.poll_code = TwinResult::Disconnected as u32;
+        (*bus).poll_code = TwinResult::Disconnected as u32;
         report = untouched;
         assert_eq!(
             twin_twin_step(t, &conn, 4, &mut report),
             TwinResult::Disconnected
         );
         assert!(last_error().contains("gone"), "{}", last_error());
-        bus.poll_code = 5;
+        (*bus).poll_code = 5;
         assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Io);
         assert!(last_error().contains("returned 5"), "{}", last_error());
-        bus.poll_code = 0;
-        bus.overrun = true;
-        bus.queue.push((20 * SEC, vib, 2.0));
+        (*bus).poll_code = 0;
+        (*bus).overrun = true;
+        (*bus).queue.push((20 * SEC, vib, 2.0));
         assert_eq!(
             twin_twin_step(t, &conn, 4, &mut report),
             TwinResult::InvalidInput
         );
         assert_eq!(report, untouched);
-        bus.overrun = false;
+        (*bus).overrun = false;
         // Bad arguments.
         assert_eq!(
             twin_twin_step(null_mut(), &conn, 4, &mut report),
@@ -862,10 +862,11 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
         );
         assert_eq!(report, untouched);
         // Still usable afterwards.
-        bus.queue.push((30 * SEC, vib, 2.2));
+        (*bus).queue.push((30 * SEC, vib, 2.2));
         assert_eq!(twin_twin_step(t, &conn, 4, &mut report), TwinResult::Ok);
         assert_eq!((report.polled, report.accepted), (1, 1));
         twin_twin_free(t);
         twin_schema_free(s);
+        drop(Box::from_raw(bus));
     }
 }

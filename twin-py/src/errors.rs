@@ -24,7 +24,7 @@ enum Extra {
 }
 
 /// Every kind with its Python class name, extra base and docstring.
-const TABLE: [(ErrorKind, &str, Extra, &str); 14] = [
+const TABLE: [(ErrorKind, &str, Extra, &str); 15] = [
     (
         ErrorKind::InvalidInput,
         "InvalidInputError",
@@ -108,6 +108,12 @@ const TABLE: [(ErrorKind, &str, Extra, &str); 14] = [
         "SerializationError",
         Extra::Value,
         "Saved data (a snapshot, a model) could not be encoded or decoded.",
+    ),
+    (
+        ErrorKind::UnknownTwin,
+        "UnknownTwinError",
+        Extra::Value,
+        "A twin id is not in the fleet.",
     ),
 ];
 

@@ -49,6 +49,8 @@ pub enum ErrorKind {
     Io,
     /// Saved data (a snapshot, a model) could not be encoded or decoded.
     Serialization,
+    /// A twin id is not in the fleet.
+    UnknownTwin,
 }
 
 impl ErrorKind {
@@ -73,11 +75,12 @@ impl ErrorKind {
             ErrorKind::Disconnected => "disconnected",
             ErrorKind::Io => "io",
             ErrorKind::Serialization => "serialization",
+            ErrorKind::UnknownTwin => "unknown_twin",
         }
     }
 
     /// Every kind, in the order of their C result codes.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::InvalidInput,
         ErrorKind::NonFinite,
         ErrorKind::UnknownSignal,
@@ -92,6 +95,7 @@ impl ErrorKind {
         ErrorKind::Disconnected,
         ErrorKind::Io,
         ErrorKind::Serialization,
+        ErrorKind::UnknownTwin,
     ];
 }
 
@@ -193,6 +197,9 @@ pub enum Error {
     /// Saved data is inconsistent with what it is loaded into.
     #[error("serialization error: {0}")]
     Serialization(String),
+    /// A twin id is not in the fleet.
+    #[error("unknown twin {0}")]
+    UnknownTwin(u64),
 }
 
 impl Error {
@@ -219,6 +226,7 @@ impl Error {
             Error::Disconnected(_) => ErrorKind::Disconnected,
             Error::Io(_) => ErrorKind::Io,
             Error::Json(_) | Error::Serialization(_) => ErrorKind::Serialization,
+            Error::UnknownTwin(_) => ErrorKind::UnknownTwin,
         }
     }
 }

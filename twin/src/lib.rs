@@ -11,6 +11,7 @@ pub mod entity;
 pub mod error;
 #[cfg(feature = "columnar")]
 pub mod export;
+pub mod fleet;
 pub mod model;
 pub mod sample;
 pub mod schema;

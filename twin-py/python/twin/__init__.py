@@ -46,6 +46,7 @@ from twin._twin import (
     Twin,
     TwinError,
     UnknownSignalError,
+    UnknownTwinError,
     VersionConflictError,
     __version__,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "Twin",
     "TwinError",
     "UnknownSignalError",
+    "UnknownTwinError",
     "VersionConflictError",
     "__version__",
 ]

@@ -60,6 +60,9 @@ class IoError(TwinError, OSError):
 class SerializationError(TwinError, ValueError):
     """Saved data (a snapshot, a model) could not be encoded or decoded."""
 
+class UnknownTwinError(TwinError, ValueError):
+    """A twin id is not in the fleet."""
+
 # ---------------------------------------------------------------------------- schema
 
 class SignalSpec:
