@@ -54,6 +54,14 @@ step "C ABI: header drift, C programs under ASan and UBSan"
 bash scripts/check-c.sh
 ok "C"
 
+step "miri: the FFI crate's tests under the Rust interpreter (undefined behaviour checks)"
+# Installs the nightly toolchain with miri when missing (from static.rust-lang.org).
+if ! cargo +nightly miri --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+fi
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p twin-ffi --locked
+ok "miri"
+
 step "Python: pytest in target/py-venv"
 bash scripts/check-py.sh
 ok "Python"

@@ -96,7 +96,7 @@ fn the_c_quickstart_schema_is_the_standard_conveyor_schema() {
 
 #[test]
 fn schema_errors_have_their_codes_and_leave_out_untouched() {
-    let sentinel = 0x1234usize as *mut TwinSchema;
+    let sentinel = std::ptr::without_provenance_mut::<TwinSchema>(0x1234);
     let mut out = sentinel;
     let bad = "{\"name\": \"x\", \"telemetry\": [{\"name\": \"a\", \"min\": 2, \"max\": 1}]}";
     // SAFETY: valid arguments; the schema is refused.
@@ -325,14 +325,14 @@ fn null_and_bad_arguments_leave_outputs_untouched() {
     let mut report = untouched;
     let mut n = 55usize;
     let mut v = 3.5f64;
-    let mut out_twin = 0x10usize as *mut TwinTwin;
+    let mut out_twin = std::ptr::without_provenance_mut::<TwinTwin>(0x10);
     // SAFETY: every call below has one NULL pointer, refused before any use.
     unsafe {
         assert_eq!(
             twin_twin_new(null(), &mut out_twin),
             TwinResult::NullParameter
         );
-        assert_eq!(out_twin, 0x10usize as *mut TwinTwin);
+        assert_eq!(out_twin, std::ptr::without_provenance_mut::<TwinTwin>(0x10));
         assert_eq!(twin_twin_new(s, null_mut()), TwinResult::NullParameter);
         for (tw, a, b, cc, len) in [
             (null_mut(), times.as_ptr(), ids.as_ptr(), values.as_ptr(), 1),
@@ -664,11 +664,14 @@ fn snapshot_round_trip_carries_on_like_the_original() {
         assert_eq!(twin_twin_insight_count(a, &mut na), TwinResult::Ok);
         assert_eq!(twin_twin_insight_count(b, &mut nb), TwinResult::Ok);
         assert_eq!((na, nb), (5, 5));
-        let mut sentinel = 0x20usize as *mut TwinTwin;
+        let mut sentinel = std::ptr::without_provenance_mut::<TwinTwin>(0x20);
         let r = twin_twin_restore_json(s, c("{\"format\": 1}"), 13, &mut sentinel);
         assert_eq!(
             (r, sentinel),
-            (TwinResult::Serialization, 0x20usize as *mut TwinTwin)
+            (
+                TwinResult::Serialization,
+                std::ptr::without_provenance_mut::<TwinTwin>(0x20)
+            )
         );
         twin_twin_free(a);
         twin_twin_free(b);
