@@ -23,6 +23,12 @@
 #define TWIN_MAX_STEP_SAMPLES 1048576
 
 /**
+ * The most insights a fleet keeps waiting to be drained; beyond it the oldest are dropped
+ * and counted in `twin_fleet_insights_dropped`.
+ */
+#define TWIN_FLEET_MAX_PENDING_INSIGHTS 1048576
+
+/**
  * What became of a call: `TWIN_RESULT_OK` (0) or why it failed.
  *
  * Codes are append-only: a code never changes meaning and is never reused. Codes 1 to 999
@@ -181,6 +187,15 @@ typedef uint32_t TwinInsightKind;
 #endif // __cplusplus
 
 /**
+ * Many twins keyed by id (opaque). Create with `twin_fleet_new` or
+ * `twin_fleet_restore_json`, free with `twin_fleet_free`.
+ *
+ * A fleet is not safe for concurrent use: calls on one fleet must not overlap. Inside
+ * `twin_fleet_ingest_batch` the library itself runs the twins on up to `threads` threads.
+ */
+typedef struct TwinFleet TwinFleet;
+
+/**
  * A validated twin schema (opaque). Create with `twin_schema_from_json`, free with
  * `twin_schema_free`.
  *
@@ -303,20 +318,23 @@ typedef struct TwinIngestReport {
 } TwinIngestReport;
 
 /**
- * One refused sample: its index in the ingested batch and why it was refused.
+ * One refused sample of a fleet batch.
  */
-typedef struct TwinRejection {
+typedef struct TwinFleetRejection {
     /**
-     * Index of the sample in the batch (0 for `twin_twin_ingest`).
+     * Index of the sample in the batch.
      */
     size_t index;
     /**
-     * Why: `TWIN_RESULT_UNKNOWN_SIGNAL`, `TWIN_RESULT_NON_FINITE`,
-     * `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE` or
-     * `TWIN_RESULT_TIMESTAMP_CONFLICT`.
+     * The twin id the sample was for.
+     */
+    uint64_t twin;
+    /**
+     * Why: `TWIN_RESULT_UNKNOWN_TWIN` for an id not in the fleet, otherwise as for
+     * `TwinRejection`.
      */
     TwinResult reason;
-} TwinRejection;
+} TwinFleetRejection;
 
 /**
  * A finding about one signal at one time.
@@ -343,6 +361,20 @@ typedef struct TwinInsight {
      */
     double score;
 } TwinInsight;
+
+/**
+ * An insight of one twin of a fleet.
+ */
+typedef struct TwinFleetInsight {
+    /**
+     * The twin's id.
+     */
+    uint64_t twin;
+    /**
+     * What it found.
+     */
+    struct TwinInsight insight;
+} TwinFleetInsight;
 
 /**
  * Running totals of a twin: `accepted + rejected == received`, and `rejected` is the sum
@@ -410,6 +442,22 @@ typedef struct TwinCounters {
 } TwinCounters;
 
 /**
+ * One refused sample: its index in the ingested batch and why it was refused.
+ */
+typedef struct TwinRejection {
+    /**
+     * Index of the sample in the batch (0 for `twin_twin_ingest`).
+     */
+    size_t index;
+    /**
+     * Why: `TWIN_RESULT_UNKNOWN_SIGNAL`, `TWIN_RESULT_NON_FINITE`,
+     * `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE` or
+     * `TWIN_RESULT_TIMESTAMP_CONFLICT`.
+     */
+    TwinResult reason;
+} TwinRejection;
+
+/**
  * Every code, in order.
  */
 #define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
@@ -443,6 +491,207 @@ TwinResult twin_twin_step(struct TwinTwin *twin,
                           const struct TwinConnection *connection,
                           size_t max_samples,
                           struct TwinStepReport *out_report);
+
+/**
+ * Create an empty fleet whose batches run on up to `threads` threads (1 or more).
+ *
+ * On success `*out` receives the fleet, freed with `twin_fleet_free`; `threads == 0`
+ * gives `TWIN_RESULT_INVALID_INPUT` and leaves `*out` untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `out` must point to a writable `TwinFleet *`.
+ */
+TwinResult twin_fleet_new(size_t threads, struct TwinFleet **out);
+
+/**
+ * Free a fleet and every twin in it. `twin_fleet_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the fleet during or after this call.
+ *
+ * # Safety
+ * `fleet` must be NULL or a fleet from `twin_fleet_new` / `twin_fleet_restore_json`, not
+ * yet freed.
+ */
+void twin_fleet_free(struct TwinFleet *fleet);
+
+/**
+ * Add a twin of `schema` (with the built-in EWMA monitor, as `twin_twin_new`) under `id`.
+ *
+ * An id already in the fleet gives `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet; the schema may be read
+ * concurrently.
+ *
+ * # Safety
+ * `fleet` must be a live fleet and `schema` a live schema.
+ */
+TwinResult twin_fleet_insert(struct TwinFleet *fleet, uint64_t id, const struct TwinSchema *schema);
+
+/**
+ * Remove and free the twin `id` (its insights already collected stay queued).
+ * `TWIN_RESULT_UNKNOWN_TWIN` if there is none.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet.
+ */
+TwinResult twin_fleet_remove(struct TwinFleet *fleet, uint64_t id);
+
+/**
+ * The number of twins, into `*out_len`.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_fleet_len(const struct TwinFleet *fleet, size_t *out_len);
+
+/**
+ * Ingest a columnar fleet batch of `len` samples: `twins[i]` is the id of the twin sample
+ * `i` is for, with `times[i]` (ns), `signals[i]` and `values[i]` as for
+ * `twin_twin_ingest_batch`. Each twin takes its samples in batch order; the twins run in
+ * parallel, and the outcome does not depend on the number of threads.
+ *
+ * On success `*out_report` gets the counts (`accepted + rejected == len`) and the fleet
+ * keeps the rejections, in batch order, for `twin_fleet_last_rejections`. Samples for an
+ * id not in the fleet are refused with `TWIN_RESULT_UNKNOWN_TWIN`.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; the four arrays must each hold `len` readable elements
+ * (NULL only when `len` is 0); `out_report` must point to a writable `TwinIngestReport`.
+ */
+TwinResult twin_fleet_ingest_batch(struct TwinFleet *fleet,
+                                   const uint64_t *twins,
+                                   const int64_t *times,
+                                   const uint32_t *signals,
+                                   const double *values,
+                                   size_t len,
+                                   struct TwinIngestReport *out_report);
+
+/**
+ * Copy the rejections of the last `twin_fleet_ingest_batch` into `buf`; `*out_len` gets
+ * how many. All or nothing: `TWIN_RESULT_BUFFER_TOO_SMALL` (nothing written) when they
+ * do not fit; `buf = NULL, cap = 0` asks for the number only.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `buf` must be NULL or point to `cap` writable
+ * `TwinFleetRejection`s; `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_fleet_last_rejections(const struct TwinFleet *fleet,
+                                      struct TwinFleetRejection *buf,
+                                      size_t cap,
+                                      size_t *out_len);
+
+/**
+ * Move up to `cap` pending insights of all twins into `buf`, by twin id and time within
+ * each batch; `*out_len` gets how many. The rest stay pending: call until
+ * `*out_len < cap` to drain everything.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `buf` must be NULL or point to `cap` writable
+ * `TwinFleetInsight`s; `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_fleet_drain_insights(struct TwinFleet *fleet,
+                                     struct TwinFleetInsight *buf,
+                                     size_t cap,
+                                     size_t *out_len);
+
+/**
+ * Insights dropped because more than `TWIN_FLEET_MAX_PENDING_INSIGHTS` were waiting, into
+ * `*out_count`.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `out_count` must point to a writable `uint64_t`.
+ */
+TwinResult twin_fleet_insights_dropped(const struct TwinFleet *fleet, uint64_t *out_count);
+
+/**
+ * The last reported value of `signal` on twin `id`, into `*out_value`: as
+ * `twin_twin_reported`, plus `TWIN_RESULT_UNKNOWN_TWIN` for an id not in the fleet.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `out_value` must point to a writable `double`.
+ */
+TwinResult twin_fleet_reported(const struct TwinFleet *fleet,
+                               uint64_t id,
+                               uint32_t signal,
+                               double *out_value);
+
+/**
+ * Twin `id`'s running totals, into `*out` (`TWIN_RESULT_UNKNOWN_TWIN` if absent).
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `out` must point to a writable `TwinCounters`.
+ */
+TwinResult twin_fleet_counters(const struct TwinFleet *fleet,
+                               uint64_t id,
+                               struct TwinCounters *out);
+
+/**
+ * Request a command on twin `id`: validated exactly as `twin_twin_command` does, plus
+ * `TWIN_RESULT_UNKNOWN_TWIN` for an id not in the fleet.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `name` must point to `len` readable bytes.
+ */
+TwinResult twin_fleet_command(struct TwinFleet *fleet,
+                              uint64_t id,
+                              const char *name,
+                              size_t len,
+                              double value,
+                              int64_t time_ns);
+
+/**
+ * Save every twin of the fleet as JSON text into `buf` (NUL-terminated), with the
+ * size-query convention of `twin_twin_snapshot_json`.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_fleet_snapshot_json(const struct TwinFleet *fleet,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *out_len);
+
+/**
+ * Rebuild a fleet of twins of `schema` (each with the EWMA monitor) from `len` bytes of
+ * JSON made by `twin_fleet_snapshot_json`, running on `threads` threads.
+ *
+ * Every saved twin must have been made with this schema (`TWIN_RESULT_SERIALIZATION`
+ * otherwise); on failure `*out` is left untouched.
+ *
+ * Thread safety: may be called from any thread; the schema may be read concurrently.
+ *
+ * # Safety
+ * `schema` must be a live schema; `json` must point to `len` readable bytes; `out` must
+ * point to a writable `TwinFleet *`.
+ */
+TwinResult twin_fleet_restore_json(const struct TwinSchema *schema,
+                                   size_t threads,
+                                   const char *json,
+                                   size_t len,
+                                   struct TwinFleet **out);
 
 /**
  * Create a twin of `schema` with the built-in EWMA monitor (default configuration: alarm

@@ -42,7 +42,7 @@ impl TwinTwin {
 
 /// The parts of every twin made through the C interface: the schema and the EWMA monitor
 /// with its default configuration.
-fn builder(schema: &Schema) -> twin::Result<TwinBuilder> {
+pub(crate) fn builder(schema: &Schema) -> twin::Result<TwinBuilder> {
     let monitor = EwmaMonitor::new(schema, MonitorConfig::default())?;
     Ok(Twin::builder(schema.clone()).engine(monitor))
 }

@@ -23,12 +23,14 @@ mod macros;
 
 // Declaration order is the order of the header's sections (cbindgen follows it).
 pub mod connection;
+pub mod fleet;
 pub mod handle;
 pub mod result;
 pub mod schema;
 pub mod types;
 
 pub use connection::*;
+pub use fleet::*;
 pub use handle::*;
 pub use result::*;
 pub use schema::*;

@@ -873,3 +873,112 @@ fn a_c_connection_feeds_the_twin_and_carries_its_commands() {
         drop(Box::from_raw(bus));
     }
 }
+
+#[test]
+fn fleet_calls_with_null_or_bad_arguments_leave_outputs_untouched() {
+    let s = schema();
+    let mut f = null_mut();
+    let mut len = 77usize;
+    let mut v = -7.0;
+    let mut counters = TwinCounters::default();
+    let mut report = TwinIngestReport {
+        accepted: 9,
+        rejected: 9,
+    };
+    let name = "set_speed";
+    // SAFETY: arguments valid except where NULL or wrong on purpose.
+    unsafe {
+        assert_eq!(twin_fleet_new(0, &mut f), TwinResult::InvalidInput);
+        assert!(f.is_null());
+        assert_eq!(twin_fleet_new(2, null_mut()), TwinResult::NullParameter);
+        assert_eq!(twin_fleet_new(2, &mut f), TwinResult::Ok);
+        assert_eq!(
+            twin_fleet_insert(null_mut(), 1, s),
+            TwinResult::NullParameter
+        );
+        assert_eq!(twin_fleet_insert(f, 1, null()), TwinResult::NullParameter);
+        assert_eq!(twin_fleet_insert(f, 1, s), TwinResult::Ok);
+        assert_eq!(twin_fleet_len(f, null_mut()), TwinResult::NullParameter);
+        assert_eq!(twin_fleet_len(null(), &mut len), TwinResult::NullParameter);
+        assert_eq!(len, 77);
+        let (ids, t, sig, val) = ([1u64, 2], [0i64, 0], [0u32, 0], [1.0f64, 1.0]);
+        assert_eq!(
+            twin_fleet_ingest_batch(
+                f,
+                null(),
+                t.as_ptr(),
+                sig.as_ptr(),
+                val.as_ptr(),
+                2,
+                &mut report
+            ),
+            TwinResult::NullParameter
+        );
+        assert_eq!((report.accepted, report.rejected), (9, 9));
+        assert_eq!(
+            twin_fleet_ingest_batch(
+                f,
+                ids.as_ptr(),
+                t.as_ptr(),
+                sig.as_ptr(),
+                val.as_ptr(),
+                2,
+                &mut report
+            ),
+            TwinResult::Ok
+        );
+        assert_eq!((report.accepted, report.rejected), (1, 1));
+        assert_eq!(
+            twin_fleet_last_rejections(f, null_mut(), 3, &mut len),
+            TwinResult::NullParameter
+        );
+        assert_eq!(
+            twin_fleet_reported(f, 2, 0, &mut v),
+            TwinResult::UnknownTwin
+        );
+        assert!(last_error().contains("no twin 2"), "{}", last_error());
+        assert_eq!(
+            twin_fleet_reported(f, 1, 0, null_mut()),
+            TwinResult::NullParameter
+        );
+        assert_eq!(twin_fleet_reported(f, 1, 1, &mut v), TwinResult::NotFound);
+        assert_eq!(v, -7.0);
+        assert_eq!(twin_fleet_reported(f, 1, 0, &mut v), TwinResult::Ok);
+        assert_eq!(v, 1.0);
+        assert_eq!(
+            twin_fleet_counters(f, 5, &mut counters),
+            TwinResult::UnknownTwin
+        );
+        assert_eq!(counters.received, 0);
+        assert_eq!(
+            twin_fleet_command(f, 1, null(), 3, 1.0, 0),
+            TwinResult::NullParameter
+        );
+        assert_eq!(
+            twin_fleet_command(f, 1, c(name), name.len(), f64::NAN, 0),
+            TwinResult::NonFinite
+        );
+        assert_eq!(
+            twin_fleet_snapshot_json(f, null_mut(), 0, null_mut()),
+            TwinResult::NullParameter
+        );
+        let mut out = std::ptr::without_provenance_mut::<TwinFleet>(0x40);
+        assert_eq!(
+            twin_fleet_restore_json(s, 1, c("[]"), 2, &mut out),
+            TwinResult::Serialization
+        );
+        assert_eq!(out, std::ptr::without_provenance_mut::<TwinFleet>(0x40));
+        let bad = [0xffu8, 0xfe];
+        assert_eq!(
+            twin_fleet_restore_json(s, 1, bad.as_ptr().cast(), 2, &mut out),
+            TwinResult::InvalidUtf8
+        );
+        assert_eq!(twin_fleet_remove(f, 3), TwinResult::UnknownTwin);
+        let mut dropped = 5u64;
+        assert_eq!(twin_fleet_insights_dropped(f, &mut dropped), TwinResult::Ok);
+        assert_eq!(dropped, 0);
+        twin_fleet_free(null_mut());
+        twin_fleet_free(f);
+        twin_schema_free(s);
+    }
+}

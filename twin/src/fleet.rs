@@ -401,3 +401,26 @@ pub struct FleetSnapshot {
     /// Twin ids and their snapshots, ascending by id.
     pub twins: Vec<(u64, TwinSnapshot)>,
 }
+
+impl FleetSnapshot {
+    /// As JSON text.
+    pub fn to_json(&self) -> Result<String> {
+        Ok(serde_json::to_string(self)?)
+    }
+
+    /// From JSON text made by [`to_json`](Self::to_json); [`Error::Serialization`] when it
+    /// is not a fleet snapshot or two entries share an id.
+    pub fn from_json(json: &str) -> Result<FleetSnapshot> {
+        let snap: FleetSnapshot = serde_json::from_str(json)
+            .map_err(|e| Error::Serialization(format!("fleet snapshot: {e}")))?;
+        let mut ids: Vec<u64> = snap.twins.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::Serialization(format!(
+                "fleet snapshot lists twin {} twice",
+                w[0]
+            )));
+        }
+        Ok(snap)
+    }
+}
