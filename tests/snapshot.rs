@@ -90,14 +90,26 @@ fn snapshots_refuse_mismatches_and_other_formats() {
         .build()
         .expect("s");
     assert!(Twin::builder(other).restore(snap.clone()).is_err());
-    // A future format and truncated JSON give clear errors.
-    let json = snap
-        .to_json()
-        .expect("json")
-        .replacen("\"format\":1", "\"format\":99", 1);
-    let e = TwinSnapshot::from_json(&json).expect_err("future format");
-    assert!(e.to_string().contains("format 99"), "{e}");
+    // A future version, truncated text and a corrupted byte give clear errors.
     let full = snap.to_json().expect("json");
-    let e = TwinSnapshot::from_json(&full[..full.len() / 2]).expect_err("truncated");
-    assert_eq!(e.kind(), ErrorKind::Serialization);
+    assert!(full.starts_with(r#"{"format":"twin.snapshot","version":2,"checksum":"crc32:"#));
+    let refusal = |text: &str| {
+        let e = TwinSnapshot::from_json(text).expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Serialization);
+        e.to_string()
+    };
+    let future = full.replacen("\"version\":2", "\"version\":99", 1);
+    assert!(refusal(&future).contains("version 99 was written by a newer release"));
+    assert!(refusal(&full[..full.len() / 2]).contains("truncated"));
+    let corrupted = full.replacen("\"setpoint\":2.0", "\"setpoint\":2.5", 1);
+    assert_ne!(corrupted, full);
+    assert!(refusal(&corrupted).contains("checksum mismatch"));
+    assert!(refusal("{\"format\": 7}").contains("format 7"));
+    // A format 1 snapshot (plain JSON, before checksums) is migrated and restores.
+    let body_start = full.find("\"snapshot\":").expect("body") + "\"snapshot\":".len();
+    let legacy = full[body_start..full.len() - 1].replacen("\"format\":2", "\"format\":1", 1);
+    let migrated = TwinSnapshot::from_json(&legacy).expect("format 1 migrates");
+    assert_eq!(migrated, snap);
+    let builder = quickstart::conveyor_builder(&drive).expect("builder");
+    assert!(builder.restore(migrated).is_ok());
 }

@@ -61,8 +61,16 @@ def test_bad_snapshots_raise_serialization_error(plant):
     with pytest.raises(twin.SerializationError) as info:
         twin.Twin.from_snapshot(snap[: len(snap) // 2])
     assert isinstance(info.value, ValueError) and info.value.kind == "serialization"
-    with pytest.raises(twin.SerializationError, match="format"):
-        twin.Twin.from_snapshot(snap.replace('"format":1', '"format":99'))
+    with pytest.raises(twin.SerializationError, match="truncated"):
+        twin.Twin.from_snapshot(snap[: len(snap) // 2])
+    newer = snap.replace('"version":2', '"version":99', 1)
+    assert newer != snap
+    with pytest.raises(twin.SerializationError, match="newer release"):
+        twin.Twin.from_snapshot(newer)
+    corrupted = snap.replace('"n":0', '"n":1', 1)
+    assert corrupted != snap
+    with pytest.raises(twin.SerializationError, match="checksum mismatch"):
+        twin.Twin.from_snapshot(corrupted)
     # A snapshot taken with a monitor does not fit a twin without one.
     with pytest.raises(twin.SerializationError):
         twin.Twin.from_snapshot(snap, monitor=False)

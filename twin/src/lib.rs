@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod fleet;
 pub mod model;
+pub(crate) mod persist;
 pub mod sample;
 pub mod schema;
 pub mod state;

@@ -17,7 +17,10 @@ use crate::schema::{CommandId, Schema};
 use crate::state::TwinState;
 
 /// The snapshot format this version writes and reads.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
+
+/// The kind name of a sealed snapshot document.
+const SNAPSHOT_KIND: &str = "twin.snapshot";
 
 /// One refused sample of a batch: its index in the batch and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,18 +156,49 @@ pub struct TwinSnapshot {
 }
 
 impl TwinSnapshot {
-    /// The snapshot as JSON.
+    /// The snapshot as a sealed JSON document:
+    /// `{"format": "twin.snapshot", "version": 2, "checksum": "crc32:..", "snapshot": {..}}`.
     pub fn to_json(&self) -> Result<String> {
-        Ok(serde_json::to_string(self)?)
+        crate::persist::seal(SNAPSHOT_KIND, SNAPSHOT_FORMAT, "snapshot", self)
     }
 
-    /// Read a snapshot from JSON; refuses other formats.
+    /// Read a snapshot from JSON made by [`to_json`](Self::to_json).
+    ///
+    /// Refused with [`Error::Serialization`] and a message that says why: truncated text,
+    /// another kind of document, a version written by a newer release, a checksum that
+    /// does not match (corrupted data), or content that does not decode. Snapshots of
+    /// format 1 (plain JSON, before checksums) are migrated.
     pub fn from_json(json: &str) -> Result<Self> {
-        let snap: TwinSnapshot = serde_json::from_str(json)?;
+        #[derive(Deserialize)]
+        struct Peek {
+            format: serde_json::Value,
+        }
+        let peek: Option<Peek> = serde_json::from_str(json).ok();
+        if let Some(n) = peek.as_ref().and_then(|p| p.format.as_u64()) {
+            // Format 1: the snapshot itself, with a numeric format field.
+            if n != 1 {
+                return Err(Error::Serialization(format!(
+                    "cannot load {SNAPSHOT_KIND}: format {n} is not one this build reads (it writes version {SNAPSHOT_FORMAT} and migrates format 1)"
+                )));
+            }
+            let mut snap: TwinSnapshot = serde_json::from_str(json).map_err(|e| {
+                Error::Serialization(format!("cannot load {SNAPSHOT_KIND} of format 1: {e}"))
+            })?;
+            snap.format = SNAPSHOT_FORMAT;
+            return Ok(snap);
+        }
+        let doc = crate::persist::open(SNAPSHOT_KIND, SNAPSHOT_FORMAT, json)?;
+        if doc.version < 2 {
+            return Err(Error::Serialization(format!(
+                "cannot load {SNAPSHOT_KIND}: version {} is not a sealed snapshot version",
+                doc.version
+            )));
+        }
+        let snap: TwinSnapshot = doc.decode(SNAPSHOT_KIND)?;
         if snap.format != SNAPSHOT_FORMAT {
             return Err(Error::Serialization(format!(
-                "snapshot format {} is not supported (this version reads format {SNAPSHOT_FORMAT})",
-                snap.format
+                "cannot load {SNAPSHOT_KIND}: its content says format {}, its envelope version {}",
+                snap.format, doc.version
             )));
         }
         Ok(snap)
