@@ -22,6 +22,7 @@
 mod macros;
 
 // Declaration order is the order of the header's sections (cbindgen follows it).
+pub mod analytics;
 pub mod handle;
 pub mod result;
 pub mod schema;
