@@ -305,6 +305,33 @@ typedef uint32_t TwinInsightKind;
 #endif // __cplusplus
 
 /**
+ * How the dynamics matrix of a linear model is read. Codes are append-only.
+ */
+enum TwinTimeDomain
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * `x' = F x + B u` over a fixed sample `period` (steps of any other length are
+     * refused).
+     */
+    TWIN_TIME_DOMAIN_DISCRETE = 0,
+    /**
+     * `dx/dt = A x + B u`, discretised exactly for each step; `q` is then a spectral
+     * density.
+     */
+    TWIN_TIME_DOMAIN_CONTINUOUS = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TwinTimeDomain TwinTimeDomain;
+#else
+typedef uint32_t TwinTimeDomain;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Band energies of vibration frames (opaque): a Hann-windowed FFT planned once, each
  * one-sided bin's energy added to its band, scaled so the bands covering `[0, fs/2]` add
  * up to the frame's energy (Parseval). Made by `twin_band_energies_new` or loaded; freed
