@@ -1891,6 +1891,20 @@ TwinResult twin_rul_fit(uint32_t kind,
                         struct TwinRulModel **out);
 
 /**
+ * The complete default settings of a RUL model `kind` as JSON, into `buf` (NUL-terminated;
+ * `*out_len` gets the length without the NUL; `buf = NULL, cap = 0` asks for the length, a
+ * buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL`). Settings passed to
+ * `twin_rul_fit` merge over these; arrays (the ensemble's `components`) are replaced
+ * whole, so start from this text to change one component.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `buf` must be NULL or point to `cap` writable bytes; `out_len` to a writable `size_t`.
+ */
+TwinResult twin_rul_default_settings(uint32_t kind, char *buf, size_t cap, size_t *out_len);
+
+/**
  * Free a RUL model. `twin_rul_free(NULL)` does nothing.
  *
  * Thread safety: no other thread may use the model during or after this call.

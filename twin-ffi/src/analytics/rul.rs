@@ -187,18 +187,7 @@ pub unsafe extern "C" fn twin_rul_fit(
         let values = arg!(slice values, values_len);
         let config_json = arg!(str config_json, config_len);
         let out = arg!(out out);
-        let kind = match kind {
-            0 => TwinRulKind::Exponential,
-            1 => TwinRulKind::Similarity,
-            2 => TwinRulKind::Regression,
-            3 => TwinRulKind::Ensemble,
-            _ => {
-                return Err(fail(
-                    TwinResult::InvalidInput,
-                    format!("{kind} is not a TwinRulKind"),
-                ))
-            }
-        };
+        let kind = kind_of(kind)?;
         // Settings first: a typo is reported before any data is looked at.
         let inner = match kind {
             TwinRulKind::Exponential => {
@@ -239,6 +228,55 @@ pub unsafe extern "C" fn twin_rul_fit(
         };
         put_handle(TwinRulModel { inner }, out);
         Ok(())
+    })
+}
+
+/// The complete default settings of a RUL model `kind` as JSON, into `buf` (NUL-terminated;
+/// `*out_len` gets the length without the NUL; `buf = NULL, cap = 0` asks for the length, a
+/// buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL`). Settings passed to
+/// `twin_rul_fit` merge over these; arrays (the ensemble's `components`) are replaced
+/// whole, so start from this text to change one component.
+///
+/// Thread safety: may be called from any thread.
+///
+/// # Safety
+/// `buf` must be NULL or point to `cap` writable bytes; `out_len` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_rul_default_settings(
+    kind: u32,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> TwinResult {
+    ffi_boundary!("twin_rul_default_settings", {
+        let json = match kind_of(kind)? {
+            TwinRulKind::Exponential => serde_json::to_string(&ExponentialRulConfig::default()),
+            TwinRulKind::Similarity => serde_json::to_string(&SimilarityConfig::default()),
+            TwinRulKind::Regression => serde_json::to_string(&RegressionConfig::default()),
+            TwinRulKind::Ensemble => serde_json::to_string(&EnsembleConfig::default()),
+        }
+        .map_err(|e| {
+            fail(
+                TwinResult::Other,
+                format!("cannot encode the settings: {e}"),
+            )
+        })?;
+        crate::result::copy_str_out(&json, buf, cap, out_len)
+    })
+}
+
+fn kind_of(kind: u32) -> Result<TwinRulKind, TwinResult> {
+    Ok(match kind {
+        0 => TwinRulKind::Exponential,
+        1 => TwinRulKind::Similarity,
+        2 => TwinRulKind::Regression,
+        3 => TwinRulKind::Ensemble,
+        _ => {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                format!("{kind} is not a TwinRulKind"),
+            ))
+        }
     })
 }
 

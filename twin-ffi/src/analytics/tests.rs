@@ -396,6 +396,10 @@ fn multivariate_fit_score_save_and_bad_input() {
                 twin_multivariate_to_json(null(), null_mut(), 0, &mut len),
                 NULLP
             );
+            assert_eq!(
+                twin_multivariate_to_json(m, null_mut(), 0, null_mut()),
+                NULLP
+            );
             let path = temp_path(&format!("mv{}", kind as u32));
             assert_eq!(twin_multivariate_save(null(), c(&path), path.len()), NULLP);
             assert_eq!(twin_multivariate_save(m, null(), 3), NULLP);
@@ -634,6 +638,10 @@ fn features_block_rolling_and_bands() {
         let mut len = 0;
         assert_eq!(
             twin_band_energies_to_json(null(), null_mut(), 0, &mut len),
+            NULLP
+        );
+        assert_eq!(
+            twin_band_energies_to_json(b, null_mut(), 0, null_mut()),
             NULLP
         );
         assert_eq!(twin_band_energies_from_json(null(), 1, &mut out), NULLP);
@@ -904,6 +912,10 @@ fn health_index_fits_predicts_and_refuses_bad_input() {
         let mut len = 0;
         assert_eq!(
             twin_health_index_to_json(null(), null_mut(), 0, &mut len),
+            NULLP
+        );
+        assert_eq!(
+            twin_health_index_to_json(hi, null_mut(), 0, null_mut()),
             NULLP
         );
         assert_eq!(twin_health_index_from_json(null(), 2, &mut out), NULLP);
@@ -1197,6 +1209,7 @@ fn rul_fits_predicts_within_its_interval_and_round_trips() {
         assert_eq!(twin_rul_kind(m, null_mut()), NULLP);
         let mut len = 0;
         assert_eq!(twin_rul_to_json(null(), null_mut(), 0, &mut len), NULLP);
+        assert_eq!(twin_rul_to_json(m, null_mut(), 0, null_mut()), NULLP);
         let mut out = std::ptr::dangling_mut::<TwinRulModel>();
         assert_eq!(twin_rul_from_json(null(), 2, &mut out), NULLP);
         assert_eq!(twin_rul_from_json(c(&json), json.len(), null_mut()), NULLP);
@@ -2382,6 +2395,7 @@ fn weibull_recovers_known_parameters_and_refuses_bad_input() {
         );
         let mut len = 0;
         assert_eq!(twin_weibull_to_json(null(), null_mut(), 0, &mut len), NULLP);
+        assert_eq!(twin_weibull_to_json(w, null_mut(), 0, null_mut()), NULLP);
         assert_eq!(twin_weibull_from_json(null(), 2, &mut out), NULLP);
         assert_eq!(
             twin_weibull_from_json(c(&json), json.len(), null_mut()),
@@ -2415,4 +2429,128 @@ fn read_only_models_may_be_shared_between_threads() {
     shared::<TwinHealthIndex>();
     shared::<TwinRulModel>();
     shared::<TwinWeibull>();
+}
+
+#[test]
+fn every_rul_kind_fits_through_settings_and_loads_as_its_kind() {
+    use twin::analytics::rul::ensemble::{Component, EnsembleConfig};
+    use twin::analytics::rul::exponential::ExponentialRulConfig;
+    use twin::analytics::rul::similarity::SimilarityConfig;
+    // the full defaults of each kind parse as its settings
+    for kind in 0..4u32 {
+        // SAFETY: the size query and a buffer of the reported size.
+        let json = json_of(|b, cap, len| unsafe { twin_rul_default_settings(kind, b, cap, len) });
+        assert!(json.contains("calibration"), "{json}");
+    }
+    let mut len = 0;
+    // SAFETY: every pointer is valid or NULL as each case says.
+    unsafe {
+        assert_eq!(
+            twin_rul_default_settings(4, null_mut(), 0, &mut len),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(
+            twin_rul_default_settings(0, null_mut(), 0, null_mut()),
+            NULLP
+        );
+        assert_eq!(twin_rul_default_settings(0, null_mut(), 3, &mut len), NULLP);
+    }
+    let quick =
+        r#""calibration": {"folds": 3, "stride": 4, "min_history": 20, "seed": 1, "threads": 2}"#;
+    let cal: serde_json::Value = serde_json::from_str(&format!("{{{quick}}}")).expect("json");
+    let mut ens = serde_json::to_value(EnsembleConfig {
+        components: vec![
+            Component::Similarity(SimilarityConfig {
+                window: 40,
+                neighbours: 5,
+                indicator: twin::analytics::rul::indicator::IndicatorConfig {
+                    cap: 100.0,
+                    ..Default::default()
+                },
+                ..SimilarityConfig::default()
+            }),
+            Component::Exponential(ExponentialRulConfig {
+                indicator: twin::analytics::rul::indicator::IndicatorConfig {
+                    cap: 100.0,
+                    ..Default::default()
+                },
+                ..ExponentialRulConfig::default()
+            }),
+        ],
+        cap: 100.0,
+        ..EnsembleConfig::default()
+    })
+    .expect("ensemble settings");
+    ens["calibration"] = cal["calibration"].clone();
+    let settings = [
+        (
+            TwinRulKind::Exponential,
+            format!(r#"{{"indicator": {{"cap": 100.0}}, {quick}}}"#),
+        ),
+        (
+            TwinRulKind::Similarity,
+            format!(r#"{{"window": 40, "neighbours": 5, "indicator": {{"cap": 100.0}}, {quick}}}"#),
+        ),
+        (TwinRulKind::Ensemble, ens.to_string()),
+    ];
+    let (ids, cycles, values) = wear_fleet(5, 24);
+    let (fid, fcyc, fval) = wear_fleet(99, 1);
+    let keep = fid.len() - 30; // 29 cycles of life left
+    for (kind, cfg) in settings {
+        let mut m = null_mut();
+        // SAFETY: valid arguments.
+        let r = unsafe {
+            twin_rul_fit(
+                kind as u32,
+                ids.as_ptr(),
+                ids.len(),
+                cycles.as_ptr(),
+                cycles.len(),
+                values.as_ptr(),
+                values.len(),
+                2,
+                c(&cfg),
+                cfg.len(),
+                &mut m,
+            )
+        };
+        assert_eq!(r, TwinResult::Ok, "{kind:?}: {}", last_error());
+        let mut p = TwinRulPrediction::default();
+        // SAFETY: valid buffers.
+        let r =
+            unsafe { twin_rul_predict(m, fcyc.as_ptr(), keep, fval.as_ptr(), 2 * keep, 2, &mut p) };
+        assert_eq!(r, TwinResult::Ok);
+        assert!(
+            (p.rul - 29.0).abs() < 12.0 && p.lower <= p.rul && p.rul <= p.upper,
+            "{kind:?}: {p:?}"
+        );
+        // SAFETY: live model.
+        let json = json_of(|b, cap, len| unsafe { twin_rul_to_json(m, b, cap, len) });
+        let mut back = null_mut();
+        let mut k = TwinRulKind::Regression;
+        let mut q = TwinRulPrediction::default();
+        // SAFETY: valid arguments; handles freed once.
+        unsafe {
+            assert_eq!(
+                twin_rul_from_json(c(&json), json.len(), &mut back),
+                TwinResult::Ok
+            );
+            assert_eq!(twin_rul_kind(back, &mut k), TwinResult::Ok);
+            assert_eq!(
+                twin_rul_predict(
+                    back,
+                    fcyc.as_ptr(),
+                    keep,
+                    fval.as_ptr(),
+                    2 * keep,
+                    2,
+                    &mut q
+                ),
+                TwinResult::Ok
+            );
+            twin_rul_free(back);
+            twin_rul_free(m);
+        }
+        assert_eq!((k, q), (kind, p));
+    }
 }
