@@ -2554,3 +2554,164 @@ fn every_rul_kind_fits_through_settings_and_loads_as_its_kind() {
         assert_eq!((k, q), (kind, p));
     }
 }
+
+/// Long-format columns of a fleet, as a C caller would pass them.
+fn long_format(fleet: &twin::analytics::rul::Fleet) -> (Vec<u64>, Vec<f64>, Vec<f64>) {
+    let (mut ids, mut cycles, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for u in fleet.units() {
+        for (r, row) in u.values().rows().into_iter().enumerate() {
+            ids.push(u.id());
+            cycles.push(u.time()[r]);
+            values.extend(row.iter().copied());
+        }
+    }
+    (ids, cycles, values)
+}
+
+/// NASA C-MAPSS FD001 through the C API with the quick boosting settings of the Rust test
+/// (`tests/rul.rs`): standard protocol, RUL capped at 125 in training, the last cycle of
+/// each test unit scored against the true RUL.
+#[test]
+fn cmapss_fd001_through_the_c_api() {
+    use twin::analytics::rul::cmapss::{self, FD001_SENSORS};
+    use twin::analytics::rul::metrics::{coverage, phm08_score, rmse};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/data/cmapss");
+    let load = |name: &str| {
+        cmapss::load(dir.join(name))
+            .and_then(|f| f.select_signals(&FD001_SENSORS))
+            .expect("C-MAPSS file")
+    };
+    let (train, test) = (load("train_FD001.txt"), load("test_FD001.txt"));
+    let truth = cmapss::load_rul(dir.join("RUL_FD001.txt")).expect("RUL file");
+    let cfg = r#"{"features": {"window": 200, "smoothing": 0.2, "recent": 20},
+      "learner": {"Boosting": {"n_trees": 60, "learning_rate": 0.15, "max_depth": 4, "colsample": 0.5}},
+      "cap": 125.0,
+      "calibration": {"folds": 3, "stride": 3, "min_history": 31, "seed": 7, "threads": 2}}"#;
+    let (ids, cycles, values) = long_format(&train);
+    let n = FD001_SENSORS.len();
+    let mut model = null_mut();
+    // SAFETY: valid arguments.
+    let r = unsafe {
+        twin_rul_fit(
+            TwinRulKind::Regression as u32,
+            ids.as_ptr(),
+            ids.len(),
+            cycles.as_ptr(),
+            cycles.len(),
+            values.as_ptr(),
+            values.len(),
+            n,
+            c(cfg),
+            cfg.len(),
+            &mut model,
+        )
+    };
+    assert_eq!(r, TwinResult::Ok, "{}", last_error());
+    let (tid, tcyc, tval) = long_format(&test);
+    let mut preds = vec![TwinRulPrediction::default(); 100];
+    let mut got = 0;
+    // SAFETY: valid buffers; the model is freed once.
+    unsafe {
+        let r = twin_rul_predict_fleet(
+            model,
+            tid.as_ptr(),
+            tid.len(),
+            tcyc.as_ptr(),
+            tcyc.len(),
+            tval.as_ptr(),
+            tval.len(),
+            n,
+            preds.as_mut_ptr(),
+            preds.len(),
+            &mut got,
+        );
+        assert_eq!(r, TwinResult::Ok, "{}", last_error());
+        twin_rul_free(model);
+    }
+    assert_eq!(got, 100);
+    let p: Vec<f64> = preds.iter().map(|p| p.rul).collect();
+    let iv: Vec<(f64, f64)> = preds.iter().map(|p| (p.lower, p.upper)).collect();
+    let (e, s, cov) = (
+        rmse(&p, &truth),
+        phm08_score(&p, &truth),
+        coverage(&iv, &truth),
+    );
+    eprintln!("FD001 through the C API: RMSE {e:.2}, PHM08 {s:.1}, coverage {cov:.2}");
+    // the bounds of the Rust test: the C API gives the engine's own numbers
+    assert!(e < 13.0, "RMSE {e}");
+    assert!(s < 400.0, "PHM08 {s}");
+    assert!(cov >= 0.85, "coverage {cov}");
+}
+
+/// Documents saved through the C API are the Rust crate's own, in both directions.
+#[test]
+fn saved_models_are_shared_with_the_rust_api() {
+    use twin::analytics::detect::{FittedPca, PcaDetector, Persist, RobustZScore};
+    use twin::analytics::reliability::Weibull;
+    // C -> Rust
+    let data = factor_data(300, 8);
+    let mut m = null_mut();
+    // SAFETY: valid arguments.
+    let r =
+        unsafe { twin_multivariate_fit(0, data.as_ptr(), data.len(), 300, 3, null(), 0, &mut m) };
+    assert_eq!(r, TwinResult::Ok);
+    // SAFETY: live model.
+    let json = json_of(|b, cap, len| unsafe { twin_multivariate_to_json(m, b, cap, len) });
+    let rust = FittedPca::from_json(&json).expect("a C document loads in Rust");
+    let x = [0.3, 0.7, -0.2];
+    let mut s = [TwinMultivariateScore::default()];
+    // SAFETY: valid buffers; freed once.
+    unsafe {
+        assert_eq!(
+            twin_multivariate_score(m, x.as_ptr(), 3, 1, s.as_mut_ptr(), 1),
+            TwinResult::Ok
+        );
+        twin_multivariate_free(m);
+    }
+    let rs = rust.score(&x).expect("score");
+    assert_eq!(
+        (s[0].t2, s[0].spe, s[0].likelihood),
+        (rs.t2, rs.spe, rs.likelihood)
+    );
+    let direct = PcaDetector::default()
+        .fit(&ndarray::Array2::from_shape_vec((300, 3), data).expect("shape"))
+        .expect("fit");
+    assert_eq!(direct, rust, "the C fit is the Rust fit");
+    // Rust -> C
+    let mut d = RobustZScore::default();
+    for i in 0..500 {
+        let _ = twin::analytics::detect::StreamingDetector::update(&mut d, f64::from(i % 7));
+    }
+    let json = d.to_json().expect("json");
+    let mut h = null_mut();
+    let (mut a, mut k) = (TwinDetection::default(), TwinDetectorKind::Ewma);
+    // SAFETY: valid arguments; freed once.
+    unsafe {
+        assert_eq!(
+            twin_detector_from_json(c(&json), json.len(), &mut h),
+            TwinResult::Ok
+        );
+        assert_eq!(twin_detector_kind(h, &mut k), TwinResult::Ok);
+        assert_eq!(twin_detector_update(h, 40.0, &mut a), TwinResult::Ok);
+        twin_detector_free(h);
+    }
+    let b = twin::analytics::detect::StreamingDetector::update(&mut d, 40.0);
+    assert_eq!(k, TwinDetectorKind::RobustZ);
+    assert_eq!(a, TwinDetection::from(b));
+    let w = Weibull::new(2.5, 80.0)
+        .expect("weibull")
+        .to_json()
+        .expect("json");
+    let mut hw = null_mut();
+    let mut p = TwinWeibullParams::default();
+    // SAFETY: valid arguments; freed once.
+    unsafe {
+        assert_eq!(
+            twin_weibull_from_json(c(&w), w.len(), &mut hw),
+            TwinResult::Ok
+        );
+        assert_eq!(twin_weibull_params(hw, &mut p), TwinResult::Ok);
+        twin_weibull_free(hw);
+    }
+    assert_eq!((p.shape, p.scale), (2.5, 80.0));
+}
