@@ -327,6 +327,51 @@ static void test_kalman_alpha_beta(void) {
     twin_estimator_free(kf);
 }
 
+/* The unscented and particle filters on the same target reach the truth too. */
+static void test_other_filters(void) {
+    const double f[4] = {1.0, 1.0, 0.0, 1.0};
+    const double h[2] = {1.0, 0.0};
+    const double q[4] = {0.0625, 0.125, 0.125, 0.25};
+    const double r[1] = {4.0};
+    const double x0[2] = {0.0, 0.0};
+    const double p0[4] = {100.0, 0.0, 0.0, 100.0};
+    const char *pf_cfg = "{\"particles\": 1000, \"seed\": 5}";
+    unsigned kinds[2] = {TWIN_FILTER_KIND_UNSCENTED, TWIN_FILTER_KIND_PARTICLE};
+    TwinStateModel *model = NULL;
+    size_t k, t, n = 0;
+    EXPECT_CODE(twin_state_model_linear_new(2, 1, 0, TWIN_TIME_DOMAIN_DISCRETE, 1.0, f, 4, NULL, 0,
+                                            h, 2, NULL, 0, q, 4, r, 1, NULL, 0, 0.0, &model),
+                TWIN_RESULT_OK);
+    if (model == NULL) {
+        return;
+    }
+    for (k = 0; k < 2; k++) {
+        TwinEstimator *e = NULL;
+        TwinFilterKind kind;
+        size_t states = 0, inputs = 9, outputs = 0;
+        double mean[2];
+        const char *cfg = k == 1 ? pf_cfg : NULL;
+        EXPECT_CODE(twin_estimator_new(model, kinds[k], x0, 2, p0, 4, cfg, cfg ? strlen(cfg) : 0,
+                                       &e),
+                    TWIN_RESULT_OK);
+        if (e == NULL) {
+            continue;
+        }
+        EXPECT_CODE(twin_estimator_info(e, &kind, &states, &inputs, &outputs), TWIN_RESULT_OK);
+        EXPECT(kind == kinds[k] && states == 2 && inputs == 0 && outputs == 1);
+        /* truth x = 10 - t, measured exactly */
+        for (t = 1; t <= 60; t++) {
+            double z = 10.0 - (double)t;
+            EXPECT_CODE(twin_estimator_predict(e, NULL, 0, 1.0), TWIN_RESULT_OK);
+            EXPECT_CODE(twin_estimator_update(e, &z, 1), TWIN_RESULT_OK);
+        }
+        EXPECT_CODE(twin_estimator_mean(e, mean, 2, &n), TWIN_RESULT_OK);
+        EXPECT(fabs(mean[0] + 50.0) < 1.0 && fabs(mean[1] + 1.0) < 0.1);
+        twin_estimator_free(e);
+    }
+    twin_state_model_free(model);
+}
+
 /* ---------- battery: UKF tracking and end of discharge ---------- */
 
 static void test_battery(void) {
@@ -517,6 +562,20 @@ static void test_multivariate(void) {
             EXPECT(contains(last_error(), "twin.detect.fitted_pca") && d == NULL);
         }
         free(json);
+    }
+    /* Mahalanobis on the same data: b = -a breaks the correlation */
+    {
+        TwinMultivariate *maha = NULL;
+        TwinMultivariateScore m[2];
+        EXPECT_CODE(twin_multivariate_fit(TWIN_MULTIVARIATE_KIND_MAHALANOBIS, data, 1500, 500, 3,
+                                          NULL, 0, &maha),
+                    TWIN_RESULT_OK);
+        if (maha != NULL) {
+            EXPECT_CODE(twin_multivariate_score(maha, rows, 6, 2, m, 2), TWIN_RESULT_OK);
+            EXPECT(m[0].alarm == 0 && m[1].alarm == 1 && m[1].t2 > 100.0 * m[0].t2);
+            EXPECT(m[1].statistic == m[1].t2 && m[1].spe == 0.0);
+            twin_multivariate_free(maha);
+        }
     }
     /* rows * cols mismatch, NaN in training data, too few rows */
     back = NULL;
@@ -787,6 +846,7 @@ static void test_files(void) {
 int main(void) {
     test_weibull();
     test_kalman_alpha_beta();
+    test_other_filters();
     test_battery();
     test_detectors();
     test_multivariate();
