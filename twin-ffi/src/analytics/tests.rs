@@ -2429,6 +2429,12 @@ fn read_only_models_may_be_shared_between_threads() {
     shared::<TwinHealthIndex>();
     shared::<TwinRulModel>();
     shared::<TwinWeibull>();
+    // the others may move between threads between calls
+    fn movable<T: Send>() {}
+    movable::<TwinDetector>();
+    movable::<TwinBandEnergies>();
+    movable::<TwinStateModel>();
+    movable::<TwinEstimator>();
 }
 
 #[test]
