@@ -1100,7 +1100,8 @@ TwinResult twin_state_model_linear_new(size_t states,
  * `params_json` holds parameters merged over the published defaults (`NULL, 0` for the
  * defaults; for example `{"ta": 273.15}`). `process_noise_std` (4 values, per unit of
  * time) and `measurement_noise_std` (2 values) are standard deviations; `NULL, 0` keeps
- * the defaults.
+ * the defaults, which are zero: a filter needs measurement noise (for example
+ * `{2.0, 0.02}`), a noise-free model still steps and predicts.
  *
  * Errors (`*out` untouched): invalid parameters or noise, or noise arrays of another
  * length, give `TWIN_RESULT_INVALID_INPUT` (`TWIN_RESULT_NON_FINITE` for NaN).
@@ -1203,7 +1204,8 @@ TwinResult twin_state_model_output(const struct TwinStateModel *model,
  * Make an estimator of `kind` (a `TwinFilterKind`) for a copy of `model`, starting from
  * the estimate `x0` (states values) with covariance `p0` (states × states, row-major,
  * symmetric positive definite). Settings as JSON merged over the kind's defaults
- * (`NULL, 0`: defaults; the Kalman filter has none, so they must be empty).
+ * (`NULL, 0`: defaults; the Kalman filter has none, so they must be empty; at most 10^7
+ * particles).
  *
  * Errors (`*out` untouched): wrong lengths, a `p0` that is not symmetric positive
  * definite, invalid settings or an unknown kind give `TWIN_RESULT_INVALID_INPUT`, NaN
@@ -1319,7 +1321,7 @@ TwinResult twin_estimator_covariance(const struct TwinEstimator *estimator,
  * model's event level) by Monte Carlo: samples of the current estimate (and of the process
  * noise) are run forward under the constant input `u` until the event or the horizon.
  * Settings as JSON merged over the defaults (`samples` 100, `dt` 1, `horizon` 1e7,
- * `seed` 0, `process_noise` true, `interpolate` true).
+ * `seed` 0, `process_noise` true, `interpolate` true; at most 10^7 samples).
  *
  * Sample `i`'s time goes to `samples_out[i]`, `+INFINITY` if it did not reach the event
  * within the horizon; pass `samples_out = NULL, samples_cap = 0` to get only the summary.

@@ -13,7 +13,7 @@ use twin::analytics::estimate::{
     UkfConfig, UnscentedKalmanFilter,
 };
 
-use super::{json_out, put, put_handle, read_file, settings, write_file};
+use super::{check_matrix, json_out, put, put_handle, read_file, settings, write_file};
 use crate::result::{fail, OrFail, TwinResult};
 
 /// The state-space models a `TwinStateModel` can hold.
@@ -143,6 +143,31 @@ pub unsafe extern "C" fn twin_state_model_linear_new(
         let r = arg!(slice r, r_len);
         let event_weights = arg!(slice event_weights, event_weights_len);
         let out = arg!(out out);
+        // Sizes first, with checked products: a wrong length is a clear error, never an
+        // overflow.
+        check_matrix(a_len, states, states, "a")?;
+        check_matrix(h_len, outputs, states, "h")?;
+        check_matrix(r_len, outputs, outputs, "r")?;
+        if !q.is_empty() {
+            check_matrix(q_len, states, states, "q")?;
+        }
+        if inputs > 0 {
+            check_matrix(b_len, states, inputs, "b")?;
+            if !d.is_empty() {
+                check_matrix(d_len, outputs, inputs, "d")?;
+            }
+        } else if !b.is_empty() || !d.is_empty() {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                "`b` and `d` must be empty for a model without inputs",
+            ));
+        }
+        if !event_weights.is_empty() && event_weights_len != states {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                format!("`event_weights` must have {states} values, got {event_weights_len}"),
+            ));
+        }
         let mut builder = LinearModel::builder(states, outputs);
         builder = match time_domain {
             t if t == TwinTimeDomain::Discrete as u32 => builder.discrete(a, period),
@@ -155,7 +180,7 @@ pub unsafe extern "C" fn twin_state_model_linear_new(
             }
         };
         builder = builder.observation(h).measurement_noise(r);
-        if inputs > 0 || !b.is_empty() || !d.is_empty() {
+        if inputs > 0 {
             builder = builder.input(inputs, b, d);
         }
         if !q.is_empty() {
@@ -182,7 +207,8 @@ pub unsafe extern "C" fn twin_state_model_linear_new(
 /// `params_json` holds parameters merged over the published defaults (`NULL, 0` for the
 /// defaults; for example `{"ta": 273.15}`). `process_noise_std` (4 values, per unit of
 /// time) and `measurement_noise_std` (2 values) are standard deviations; `NULL, 0` keeps
-/// the defaults.
+/// the defaults, which are zero: a filter needs measurement noise (for example
+/// `{2.0, 0.02}`), a noise-free model still steps and predicts.
 ///
 /// Errors (`*out` untouched): invalid parameters or noise, or noise arrays of another
 /// length, give `TWIN_RESULT_INVALID_INPUT` (`TWIN_RESULT_NON_FINITE` for NaN).
@@ -315,6 +341,20 @@ pub unsafe extern "C" fn twin_state_model_initial_state(
             )),
         }
     })
+}
+
+/// The most particles or Monte Carlo samples the C interface accepts: beyond this the
+/// memory needed is a caller's mistake rather than a plan.
+const MAX_COUNT: usize = 10_000_000;
+
+fn check_count(n: usize, name: &str) -> Result<(), TwinResult> {
+    if n > MAX_COUNT {
+        return Err(fail(
+            TwinResult::InvalidInput,
+            format!("{n} {name} is more than the {MAX_COUNT} this interface accepts"),
+        ));
+    }
+    Ok(())
 }
 
 /// Check a vector's length and values.
@@ -490,7 +530,8 @@ pub struct TwinEstimator {
 /// Make an estimator of `kind` (a `TwinFilterKind`) for a copy of `model`, starting from
 /// the estimate `x0` (states values) with covariance `p0` (states × states, row-major,
 /// symmetric positive definite). Settings as JSON merged over the kind's defaults
-/// (`NULL, 0`: defaults; the Kalman filter has none, so they must be empty).
+/// (`NULL, 0`: defaults; the Kalman filter has none, so they must be empty; at most 10^7
+/// particles).
 ///
 /// Errors (`*out` untouched): wrong lengths, a `p0` that is not symmetric positive
 /// definite, invalid settings or an unknown kind give `TWIN_RESULT_INVALID_INPUT`, NaN
@@ -538,6 +579,7 @@ pub unsafe extern "C" fn twin_estimator_new(
             }
             k if k == TwinFilterKind::Particle as u32 => {
                 let cfg = settings::<ParticleConfig>(config_json, "particle filter")?;
+                check_count(cfg.particles, "particles")?;
                 Filter::Particle(ParticleFilter::new(m, x0, p0, cfg).or_fail()?)
             }
             _ => {
@@ -728,7 +770,7 @@ pub struct TwinTimeOfEvent {
 /// model's event level) by Monte Carlo: samples of the current estimate (and of the process
 /// noise) are run forward under the constant input `u` until the event or the horizon.
 /// Settings as JSON merged over the defaults (`samples` 100, `dt` 1, `horizon` 1e7,
-/// `seed` 0, `process_noise` true, `interpolate` true).
+/// `seed` 0, `process_noise` true, `interpolate` true; at most 10^7 samples).
 ///
 /// Sample `i`'s time goes to `samples_out[i]`, `+INFINITY` if it did not reach the event
 /// within the horizon; pass `samples_out = NULL, samples_cap = 0` to get only the summary.
@@ -763,6 +805,7 @@ pub unsafe extern "C" fn twin_estimator_time_of_event(
         let samples_out = arg!(out_slice samples_out, samples_cap);
         let out_summary = arg!(out out_summary);
         let config = settings::<PredictorConfig>(config_json, "time-of-event")?;
+        check_count(config.samples, "samples")?;
         if samples_cap != 0 && samples_cap < config.samples {
             return Err(fail(
                 TwinResult::BufferTooSmall,

@@ -1739,6 +1739,103 @@ fn state_model_and_estimator_bad_arguments() {
             ),
             TwinResult::NonFinite
         );
+        // sizes whose products overflow are a clear error, not an overflow
+        let huge = twin_state_model_linear_new(
+            1 << 40,
+            1,
+            0,
+            0,
+            1.0,
+            f.as_ptr(),
+            4,
+            null(),
+            0,
+            h.as_ptr(),
+            2,
+            null(),
+            0,
+            null(),
+            0,
+            r.as_ptr(),
+            1,
+            null(),
+            0,
+            0.0,
+            &mut out,
+        );
+        assert_eq!(huge, TwinResult::InvalidInput);
+        assert!(
+            last_error().contains("`a` has 4 values"),
+            "{}",
+            last_error()
+        );
+        let stray_b = twin_state_model_linear_new(
+            2,
+            1,
+            0,
+            0,
+            1.0,
+            f.as_ptr(),
+            4,
+            h.as_ptr(),
+            2,
+            h.as_ptr(),
+            2,
+            null(),
+            0,
+            null(),
+            0,
+            r.as_ptr(),
+            1,
+            null(),
+            0,
+            0.0,
+            &mut out,
+        );
+        assert_eq!(stray_b, TwinResult::InvalidInput);
+        let short_event = twin_state_model_linear_new(
+            2,
+            1,
+            0,
+            0,
+            1.0,
+            f.as_ptr(),
+            4,
+            null(),
+            0,
+            h.as_ptr(),
+            2,
+            null(),
+            0,
+            null(),
+            0,
+            r.as_ptr(),
+            1,
+            h.as_ptr(),
+            1,
+            0.0,
+            &mut out,
+        );
+        assert_eq!(short_event, TwinResult::InvalidInput);
+        let many = r#"{"particles": 20000000}"#;
+        let mut pf = std::ptr::dangling_mut::<TwinEstimator>();
+        let lin_model = cv_model();
+        assert_eq!(
+            twin_estimator_new(
+                lin_model,
+                2,
+                [0.0, 0.0].as_ptr(),
+                2,
+                [1.0, 0.0, 0.0, 1.0].as_ptr(),
+                4,
+                c(many),
+                many.len(),
+                &mut pf
+            ),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(pf, std::ptr::dangling_mut());
+        twin_state_model_free(lin_model);
         assert_eq!(out, std::ptr::dangling_mut());
         assert_eq!(
             lin(null(), 4, h.as_ptr(), r.as_ptr(), 0.0, 0, &mut out),
@@ -2720,4 +2817,50 @@ fn saved_models_are_shared_with_the_rust_api() {
         twin_weibull_free(hw);
     }
     assert_eq!((p.shape, p.scale), (2.5, 80.0));
+}
+
+#[test]
+fn time_of_event_refuses_an_unreasonable_sample_count() {
+    let (mut bat, mut e) = (null_mut(), null_mut());
+    let x0 = [292.1, 7856.3254, 0.0, 0.0];
+    let mut p0 = [0.0; 16];
+    for i in 0..4 {
+        p0[i * 5] = 1e-2;
+    }
+    let many = r#"{"samples": 20000000}"#;
+    let mut s = TwinTimeOfEvent::default();
+    // SAFETY: valid arguments; handles freed once.
+    unsafe {
+        assert_eq!(
+            twin_state_model_battery_new(null(), 0, null(), 0, [2.0, 0.02].as_ptr(), 2, &mut bat),
+            TwinResult::Ok
+        );
+        assert_eq!(
+            twin_estimator_new(bat, 1, x0.as_ptr(), 4, p0.as_ptr(), 16, null(), 0, &mut e),
+            TwinResult::Ok,
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            twin_estimator_time_of_event(
+                e,
+                [2.0].as_ptr(),
+                1,
+                c(many),
+                many.len(),
+                null_mut(),
+                0,
+                &mut s
+            ),
+            TwinResult::InvalidInput
+        );
+        assert!(
+            last_error().contains("20000000 samples"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(s, TwinTimeOfEvent::default());
+        twin_estimator_free(e);
+        twin_state_model_free(bat);
+    }
 }
