@@ -154,8 +154,10 @@ enum TwinDetectorKind
      */
     TWIN_DETECTOR_KIND_HST = 4,
     /**
-     * The default ensemble (EWMA, robust z, Half-Space Trees) fused by likelihood
-     * (settings: `fusion` `"max"`, `"mean"`, `"noisy_or"` or `"bonferroni"`, `threshold`).
+     * Several detectors on one stream fused by likelihood (settings: `fusion` `"max"`,
+     * `"mean"`, `"noisy_or"` or `"bonferroni"`, `threshold`, and `members`, a list of
+     * kinds with their default settings, by default `["ewma", "robust_z", "hst"]`; add
+     * `"cusum"` or `"page_hinkley"` to catch slow shifts too).
      */
     TWIN_DETECTOR_KIND_ENSEMBLE = 5,
 };

@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use twin::analytics::detect::{
-    Cusum, CusumConfig, Detection, Ensemble, EnsembleConfig, EwmaConfig, EwmaDetector,
+    AnyDetector, Cusum, CusumConfig, Detection, Ensemble, EnsembleConfig, EwmaConfig, EwmaDetector,
     FittedMahalanobis, FittedPca, HalfSpaceTrees, HstConfig, MahalanobisDetector, PageHinkley,
     PageHinkleyConfig, PcaDetector, Persist, RobustConfig, RobustZScore, StreamingDetector,
 };
@@ -29,8 +29,10 @@ pub enum TwinDetectorKind {
     PageHinkley = 3,
     /// Streaming Half-Space Trees (settings: `trees`, `depth`, `window`, `seed`, ...).
     Hst = 4,
-    /// The default ensemble (EWMA, robust z, Half-Space Trees) fused by likelihood
-    /// (settings: `fusion` `"max"`, `"mean"`, `"noisy_or"` or `"bonferroni"`, `threshold`).
+    /// Several detectors on one stream fused by likelihood (settings: `fusion` `"max"`,
+    /// `"mean"`, `"noisy_or"` or `"bonferroni"`, `threshold`, and `members`, a list of
+    /// kinds with their default settings, by default `["ewma", "robust_z", "hst"]`; add
+    /// `"cusum"` or `"page_hinkley"` to catch slow shifts too).
     Ensemble = 5,
 }
 
@@ -160,6 +162,48 @@ impl Det {
     }
 }
 
+/// The ensemble's settings: `EnsembleConfig` plus an optional `members` list of kind names.
+fn ensemble_settings(json: &str) -> Result<(EnsembleConfig, Vec<AnyDetector>), TwinResult> {
+    let invalid = |detail: String| fail(TwinResult::InvalidInput, detail);
+    let mut names = vec![
+        "ewma".to_string(),
+        "robust_z".to_string(),
+        "hst".to_string(),
+    ];
+    let mut rest = json.to_string();
+    if !json.trim().is_empty() {
+        let mut doc: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| invalid(format!("ensemble settings are not valid JSON: {e}")))?;
+        if let Some(m) = doc.as_object_mut().and_then(|o| o.remove("members")) {
+            names = serde_json::from_value(m).map_err(|e| {
+                invalid(format!(
+                    "ensemble `members` must be a list of kind names: {e}"
+                ))
+            })?;
+            rest = doc.to_string();
+        }
+    }
+    let config = settings::<EnsembleConfig>(&rest, "ensemble")?;
+    let members = names
+        .iter()
+        .map(|n| {
+            Ok(match n.as_str() {
+                "ewma" => EwmaDetector::default().into(),
+                "robust_z" => RobustZScore::default().into(),
+                "cusum" => Cusum::default().into(),
+                "page_hinkley" => PageHinkley::default().into(),
+                "hst" => HalfSpaceTrees::default().into(),
+                other => {
+                    return Err(invalid(format!(
+                        "unknown ensemble member `{other}`: use ewma, robust_z, cusum, page_hinkley or hst"
+                    )))
+                }
+            })
+        })
+        .collect::<Result<Vec<AnyDetector>, TwinResult>>()?;
+    Ok((config, members))
+}
+
 /// A univariate streaming anomaly or drift detector (opaque): online, bounded in memory,
 /// self-calibrating. Create with `twin_detector_new` or load with `twin_detector_from_json`
 /// / `twin_detector_load`; free with `twin_detector_free`.
@@ -212,12 +256,7 @@ pub unsafe extern "C" fn twin_detector_new(
                     .or_fail()?,
             )),
             TwinDetectorKind::Ensemble => {
-                let config = settings::<EnsembleConfig>(config_json, "ensemble")?;
-                let members = vec![
-                    EwmaDetector::default().into(),
-                    RobustZScore::default().into(),
-                    HalfSpaceTrees::default().into(),
-                ];
+                let (config, members) = ensemble_settings(config_json)?;
                 Det::Ensemble(Ensemble::new(members, config).or_fail()?)
             }
         };

@@ -2864,3 +2864,44 @@ fn time_of_event_refuses_an_unreasonable_sample_count() {
         twin_state_model_free(bat);
     }
 }
+
+#[test]
+fn ensemble_members_are_chosen_by_name() {
+    // EWMA and CUSUM: a lasting shift of one standard deviation is found by the drift member
+    let cfg = r#"{"members": ["ewma", "cusum"], "fusion": "max"}"#;
+    let d = new_detector(TwinDetectorKind::Ensemble as u32, cfg);
+    let mut rng = Rng(4);
+    let xs: Vec<f64> = (0..4_000)
+        .map(|i| 5.0 + rng.normal() + if i >= 3_000 { 1.0 } else { 0.0 })
+        .collect();
+    let mut det = vec![TwinDetection::default(); xs.len()];
+    // SAFETY: valid buffers; freed once.
+    unsafe {
+        assert_eq!(
+            twin_detector_update_batch(d, xs.as_ptr(), xs.len(), det.as_mut_ptr(), det.len()),
+            TwinResult::Ok
+        );
+    }
+    // SAFETY: live detector.
+    let json = json_of(|b, cap, len| unsafe { twin_detector_to_json(d, b, cap, len) });
+    // SAFETY: freed once.
+    unsafe { twin_detector_free(d) };
+    assert!(json.contains("\"detector\":\"cusum\"") && !json.contains("\"detector\":\"hst\""));
+    let found = det[3_000..]
+        .iter()
+        .position(|d| d.alarm == 1)
+        .expect("the shift is found");
+    assert!(found < 300, "found after {found} values");
+    let mut out = std::ptr::dangling_mut::<TwinDetector>();
+    for bad in [
+        r#"{"members": ["ewma", "lstm"]}"#,
+        r#"{"members": "ewma"}"#,
+        r#"{"members": []}"#,
+    ] {
+        // SAFETY: valid arguments.
+        let r = unsafe { twin_detector_new(5, c(bad), bad.len(), &mut out) };
+        assert_eq!(r, TwinResult::InvalidInput, "{bad}");
+        assert_eq!(out, std::ptr::dangling_mut());
+    }
+    assert!(last_error().contains("1 to 64 members"), "{}", last_error());
+}
