@@ -816,11 +816,14 @@ static void test_rul(void) {
 /* ---------- files ---------- */
 
 static void test_files(void) {
-    const char *path = "twin_test_analytics_weibull.json";
+    char path[512];
+    const char *dir = getenv("TMPDIR");
     const char *missing = "/nonexistent/dir/model.json";
     TwinWeibull *w = NULL, *loaded = NULL;
     TwinDetector *d = NULL;
     TwinWeibullParams a, b;
+    snprintf(path, sizeof path, "%s/twin_test_analytics_weibull.json",
+             dir != NULL && dir[0] != '\0' ? dir : "/tmp");
     EXPECT_CODE(twin_weibull_new(1.5, 200.0, &w), TWIN_RESULT_OK);
     if (w == NULL) {
         return;
