@@ -150,7 +150,9 @@ enum TwinDetectorKind
      */
     TWIN_DETECTOR_KIND_PAGE_HINKLEY = 3,
     /**
-     * Streaming Half-Space Trees (settings: `trees`, `depth`, `window`, `seed`, ...).
+     * Streaming Half-Space Trees (settings: `trees`, `height`, `window`, `seed`, ...,
+     * and `dim`, the number of coordinates of a point, 1 by default; score points with
+     * `twin_detector_update_vector`).
      */
     TWIN_DETECTOR_KIND_HST = 4,
     /**
@@ -345,8 +347,8 @@ typedef uint32_t TwinTimeDomain;
 typedef struct TwinBandEnergies TwinBandEnergies;
 
 /**
- * A univariate streaming anomaly or drift detector (opaque): online, bounded in memory,
- * self-calibrating. Create with `twin_detector_new` or load with `twin_detector_from_json`
+ * A streaming anomaly or drift detector (opaque): online, bounded in memory,
+ * self-calibrating; univariate, except Half-Space Trees made with a `dim` setting. Create with `twin_detector_new` or load with `twin_detector_from_json`
  * / `twin_detector_load`; free with `twin_detector_free`.
  *
  * A detector learns from every value it scores, so it is not safe for concurrent use:
@@ -842,7 +844,8 @@ TwinResult twin_detector_kind(const struct TwinDetector *detector, TwinDetectorK
  * Score one value, then learn from it; the detection goes to `*out`.
  *
  * A NaN or infinite value is skipped, as in the Rust API: the detection is all zeros and
- * the detector's state is unchanged.
+ * the detector's state is unchanged. A multivariate detector gives
+ * `TWIN_RESULT_INVALID_INPUT` (use `twin_detector_update_vector`).
  *
  * Thread safety: not safe for concurrent use of the same detector.
  *
@@ -857,7 +860,8 @@ TwinResult twin_detector_update(struct TwinDetector *detector,
  * Score and learn `len` values in order; detection `i` goes to `out[i]`.
  *
  * `out_cap` must be at least `len`, else `TWIN_RESULT_BUFFER_TOO_SMALL` and nothing is
- * scored or written. Non-finite values are skipped as by `twin_detector_update`.
+ * scored or written; a multivariate detector gives `TWIN_RESULT_INVALID_INPUT`.
+ * Non-finite values are skipped as by `twin_detector_update`.
  *
  * Thread safety: not safe for concurrent use of the same detector.
  *
@@ -870,6 +874,36 @@ TwinResult twin_detector_update_batch(struct TwinDetector *detector,
                                       size_t len,
                                       struct TwinDetection *out,
                                       size_t out_cap);
+
+/**
+ * Score one point of `len` coordinates, then learn from it; the detection goes to `*out`.
+ * `len` must be the detector's dimension (`twin_detector_dim`): 1 for every kind except
+ * Half-Space Trees made with a `dim` setting. A point with a NaN or infinite coordinate
+ * is skipped (all-zero detection, state unchanged).
+ *
+ * Errors (`*out` untouched): a wrong `len` gives `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `point` must point to `len` readable doubles; `out`
+ * to a writable `TwinDetection`.
+ */
+TwinResult twin_detector_update_vector(struct TwinDetector *detector,
+                                       const double *point,
+                                       size_t len,
+                                       struct TwinDetection *out);
+
+/**
+ * The number of coordinates of the points the detector scores, into `*out_dim` (1 for a
+ * univariate detector).
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `out_dim` must point to a writable `size_t`.
+ */
+TwinResult twin_detector_dim(const struct TwinDetector *detector, size_t *out_dim);
 
 /**
  * Save the detector (settings and everything it has learnt) as JSON into `buf`

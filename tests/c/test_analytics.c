@@ -489,6 +489,35 @@ static void test_detectors(void) {
         EXPECT(alarms <= 12);   /* about 0.1% false alarms per member on 2,500 normal values */
         twin_detector_free(d);
     }
+    /* Half-Space Trees on points: normal on the diagonal, an alarm off it */
+    {
+        TwinDetector *d = NULL;
+        TwinDetection one;
+        const char *cfg = "{\"dim\": 2, \"seed\": 3}";
+        size_t dim = 0;
+        unsigned j;
+        EXPECT_CODE(twin_detector_new(TWIN_DETECTOR_KIND_HST, cfg, strlen(cfg), &d),
+                    TWIN_RESULT_OK);
+        if (d != NULL) {
+            EXPECT_CODE(twin_detector_dim(d, &dim), TWIN_RESULT_OK);
+            EXPECT(dim == 2);
+            for (j = 0; j < 3000; j++) {
+                double a = (double)((j * 7919u) % 997u) / 997.0, pt[2];
+                pt[0] = a;
+                pt[1] = a;
+                EXPECT_CODE(twin_detector_update_vector(d, pt, 2, &one), TWIN_RESULT_OK);
+            }
+            {
+                const double on[2] = {0.5, 0.5}, off[2] = {0.9, 0.1};
+                EXPECT_CODE(twin_detector_update_vector(d, on, 2, &one), TWIN_RESULT_OK);
+                EXPECT(one.alarm == 0);
+                EXPECT_CODE(twin_detector_update_vector(d, off, 2, &one), TWIN_RESULT_OK);
+                EXPECT(one.alarm == 1);
+                EXPECT_CODE(twin_detector_update(d, 0.5, &one), TWIN_RESULT_INVALID_INPUT);
+            }
+            twin_detector_free(d);
+        }
+    }
     /* settings: merged over the defaults, typos and bad values refused */
     {
         TwinDetector *d = NULL;

@@ -27,7 +27,9 @@ pub enum TwinDetectorKind {
     Cusum = 2,
     /// Page-Hinkley mean-shift drift detector.
     PageHinkley = 3,
-    /// Streaming Half-Space Trees (settings: `trees`, `depth`, `window`, `seed`, ...).
+    /// Streaming Half-Space Trees (settings: `trees`, `height`, `window`, `seed`, ...,
+    /// and `dim`, the number of coordinates of a point, 1 by default; score points with
+    /// `twin_detector_update_vector`).
     Hst = 4,
     /// Several detectors on one stream fused by likelihood (settings: `fusion` `"max"`,
     /// `"mean"`, `"noisy_or"` or `"bonferroni"`, `threshold`, and `members`, a list of
@@ -113,8 +115,42 @@ impl Det {
         }
     }
 
-    fn update(&mut self, x: f64) -> Detection {
-        each_det!(self, d => d.update(x))
+    fn dim(&self) -> usize {
+        match self {
+            Det::Hst(d) => d.dim(),
+            _ => 1,
+        }
+    }
+
+    /// Score one value of a univariate detector.
+    fn update(&mut self, x: f64) -> Result<Detection, TwinResult> {
+        if self.dim() != 1 {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                format!(
+                    "the detector scores points of {} coordinates: use twin_detector_update_vector",
+                    self.dim()
+                ),
+            ));
+        }
+        Ok(each_det!(self, d => d.update(x)))
+    }
+
+    /// Score one point of `dim()` coordinates.
+    fn update_vector(&mut self, x: &[f64]) -> Result<Detection, TwinResult> {
+        match self {
+            Det::Hst(d) => d.update_vector(x).or_fail(),
+            _ => match x {
+                [v] => self.update(*v),
+                _ => Err(fail(
+                    TwinResult::InvalidInput,
+                    format!(
+                        "the detector is univariate; the point has {} coordinates",
+                        x.len()
+                    ),
+                )),
+            },
+        }
     }
 
     fn to_json(&self) -> twin::Result<String> {
@@ -142,17 +178,7 @@ impl Det {
                 Det::PageHinkley(PageHinkley::from_json(json).or_fail()?)
             }
             f if f == <HalfSpaceTrees as Persist>::FORMAT => {
-                let h = HalfSpaceTrees::from_json(json).or_fail()?;
-                if h.dim() != 1 {
-                    return Err(fail(
-                        TwinResult::Serialization,
-                        format!(
-                            "cannot load a detector: the Half-Space Trees are {}-dimensional; a TwinDetector is univariate",
-                            h.dim()
-                        ),
-                    ));
-                }
-                Det::Hst(Box::new(h))
+                Det::Hst(Box::new(HalfSpaceTrees::from_json(json).or_fail()?))
             }
             f if f == <Ensemble as Persist>::FORMAT => {
                 Det::Ensemble(Ensemble::from_json(json).or_fail()?)
@@ -162,27 +188,38 @@ impl Det {
     }
 }
 
+/// Remove `key` from a settings object and parse it (or give `default`); the rest of the
+/// settings as text.
+fn take_key<T: serde::de::DeserializeOwned>(
+    json: &str,
+    key: &str,
+    default: T,
+) -> Result<(T, String), TwinResult> {
+    if json.trim().is_empty() {
+        return Ok((default, String::new()));
+    }
+    let invalid = |detail: String| fail(TwinResult::InvalidInput, detail);
+    let mut doc: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| invalid(format!("settings are not valid JSON: {e}")))?;
+    match doc.as_object_mut().and_then(|o| o.remove(key)) {
+        Some(v) => {
+            let value = serde_json::from_value(v)
+                .map_err(|e| invalid(format!("invalid setting `{key}`: {e}")))?;
+            Ok((value, doc.to_string()))
+        }
+        None => Ok((default, json.to_string())),
+    }
+}
+
 /// The ensemble's settings: `EnsembleConfig` plus an optional `members` list of kind names.
 fn ensemble_settings(json: &str) -> Result<(EnsembleConfig, Vec<AnyDetector>), TwinResult> {
     let invalid = |detail: String| fail(TwinResult::InvalidInput, detail);
-    let mut names = vec![
+    let default = vec![
         "ewma".to_string(),
         "robust_z".to_string(),
         "hst".to_string(),
     ];
-    let mut rest = json.to_string();
-    if !json.trim().is_empty() {
-        let mut doc: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| invalid(format!("ensemble settings are not valid JSON: {e}")))?;
-        if let Some(m) = doc.as_object_mut().and_then(|o| o.remove("members")) {
-            names = serde_json::from_value(m).map_err(|e| {
-                invalid(format!(
-                    "ensemble `members` must be a list of kind names: {e}"
-                ))
-            })?;
-            rest = doc.to_string();
-        }
-    }
+    let (names, rest) = take_key::<Vec<String>>(json, "members", default)?;
     let config = settings::<EnsembleConfig>(&rest, "ensemble")?;
     let members = names
         .iter()
@@ -204,8 +241,8 @@ fn ensemble_settings(json: &str) -> Result<(EnsembleConfig, Vec<AnyDetector>), T
     Ok((config, members))
 }
 
-/// A univariate streaming anomaly or drift detector (opaque): online, bounded in memory,
-/// self-calibrating. Create with `twin_detector_new` or load with `twin_detector_from_json`
+/// A streaming anomaly or drift detector (opaque): online, bounded in memory,
+/// self-calibrating; univariate, except Half-Space Trees made with a `dim` setting. Create with `twin_detector_new` or load with `twin_detector_from_json`
 /// / `twin_detector_load`; free with `twin_detector_free`.
 ///
 /// A detector learns from every value it scores, so it is not safe for concurrent use:
@@ -251,10 +288,11 @@ pub unsafe extern "C" fn twin_detector_new(
                 PageHinkley::new(settings::<PageHinkleyConfig>(config_json, "Page-Hinkley")?)
                     .or_fail()?,
             ),
-            TwinDetectorKind::Hst => Det::Hst(Box::new(
-                HalfSpaceTrees::new(settings::<HstConfig>(config_json, "Half-Space Trees")?)
-                    .or_fail()?,
-            )),
+            TwinDetectorKind::Hst => {
+                let (dim, rest) = take_key::<usize>(config_json, "dim", 1)?;
+                let config = settings::<HstConfig>(&rest, "Half-Space Trees")?;
+                Det::Hst(Box::new(HalfSpaceTrees::with_dim(dim, config).or_fail()?))
+            }
             TwinDetectorKind::Ensemble => {
                 let (config, members) = ensemble_settings(config_json)?;
                 Det::Ensemble(Ensemble::new(members, config).or_fail()?)
@@ -303,7 +341,8 @@ pub unsafe extern "C" fn twin_detector_kind(
 /// Score one value, then learn from it; the detection goes to `*out`.
 ///
 /// A NaN or infinite value is skipped, as in the Rust API: the detection is all zeros and
-/// the detector's state is unchanged.
+/// the detector's state is unchanged. A multivariate detector gives
+/// `TWIN_RESULT_INVALID_INPUT` (use `twin_detector_update_vector`).
 ///
 /// Thread safety: not safe for concurrent use of the same detector.
 ///
@@ -318,7 +357,7 @@ pub unsafe extern "C" fn twin_detector_update(
     ffi_boundary!("twin_detector_update", {
         let detector = arg!(mut detector);
         let out = arg!(out out);
-        put(out, detector.inner.update(value).into());
+        put(out, detector.inner.update(value)?.into());
         Ok(())
     })
 }
@@ -326,7 +365,8 @@ pub unsafe extern "C" fn twin_detector_update(
 /// Score and learn `len` values in order; detection `i` goes to `out[i]`.
 ///
 /// `out_cap` must be at least `len`, else `TWIN_RESULT_BUFFER_TOO_SMALL` and nothing is
-/// scored or written. Non-finite values are skipped as by `twin_detector_update`.
+/// scored or written; a multivariate detector gives `TWIN_RESULT_INVALID_INPUT`.
+/// Non-finite values are skipped as by `twin_detector_update`.
 ///
 /// Thread safety: not safe for concurrent use of the same detector.
 ///
@@ -351,10 +391,65 @@ pub unsafe extern "C" fn twin_detector_update_batch(
                 format!("{len} detections do not fit a buffer of {out_cap}"),
             ));
         }
-        for (i, &v) in values.iter().enumerate() {
-            // SAFETY: `i < len <= out_cap` and `out` is non-NULL when `out_cap > 0`.
-            unsafe { out.add(i).write(detector.inner.update(v).into()) };
+        if detector.inner.dim() != 1 {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                "a multivariate detector scores points: use twin_detector_update_vector",
+            ));
         }
+        for (i, &v) in values.iter().enumerate() {
+            let d = detector.inner.update(v)?;
+            // SAFETY: `i < len <= out_cap` and `out` is non-NULL when `out_cap > 0`.
+            unsafe { out.add(i).write(d.into()) };
+        }
+        Ok(())
+    })
+}
+
+/// Score one point of `len` coordinates, then learn from it; the detection goes to `*out`.
+/// `len` must be the detector's dimension (`twin_detector_dim`): 1 for every kind except
+/// Half-Space Trees made with a `dim` setting. A point with a NaN or infinite coordinate
+/// is skipped (all-zero detection, state unchanged).
+///
+/// Errors (`*out` untouched): a wrong `len` gives `TWIN_RESULT_INVALID_INPUT`.
+///
+/// Thread safety: not safe for concurrent use of the same detector.
+///
+/// # Safety
+/// `detector` must be a live detector; `point` must point to `len` readable doubles; `out`
+/// to a writable `TwinDetection`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_detector_update_vector(
+    detector: *mut TwinDetector,
+    point: *const f64,
+    len: usize,
+    out: *mut TwinDetection,
+) -> TwinResult {
+    ffi_boundary!("twin_detector_update_vector", {
+        let detector = arg!(mut detector);
+        let point = arg!(slice point, len);
+        let out = arg!(out out);
+        put(out, detector.inner.update_vector(point)?.into());
+        Ok(())
+    })
+}
+
+/// The number of coordinates of the points the detector scores, into `*out_dim` (1 for a
+/// univariate detector).
+///
+/// Thread safety: not safe for concurrent use of the same detector.
+///
+/// # Safety
+/// `detector` must be a live detector; `out_dim` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_detector_dim(
+    detector: *const TwinDetector,
+    out_dim: *mut usize,
+) -> TwinResult {
+    ffi_boundary!("twin_detector_dim", {
+        let detector = arg!(ref detector);
+        let out_dim = arg!(out out_dim);
+        put(out_dim, detector.inner.dim());
         Ok(())
     })
 }

@@ -2905,3 +2905,108 @@ fn ensemble_members_are_chosen_by_name() {
     }
     assert!(last_error().contains("1 to 64 members"), "{}", last_error());
 }
+
+#[test]
+fn multivariate_half_space_trees_score_points() {
+    // points on the diagonal are normal; one off it is not
+    let cfg = r#"{"dim": 2, "seed": 3}"#;
+    let d = new_detector(TwinDetectorKind::Hst as u32, cfg);
+    let mut dim = 0;
+    let mut det = TwinDetection::default();
+    // SAFETY: every pointer is valid or NULL as each case says; freed once.
+    unsafe {
+        assert_eq!(twin_detector_dim(d, &mut dim), TwinResult::Ok);
+        assert_eq!(dim, 2);
+        for i in 0..3_000u32 {
+            let a = f64::from((i * 7919) % 997) / 997.0;
+            assert_eq!(
+                twin_detector_update_vector(d, [a, a].as_ptr(), 2, &mut det),
+                TwinResult::Ok
+            );
+        }
+        assert_eq!(
+            twin_detector_update_vector(d, [0.5, 0.5].as_ptr(), 2, &mut det),
+            TwinResult::Ok
+        );
+        assert_eq!(det.alarm, 0);
+        assert_eq!(
+            twin_detector_update_vector(d, [0.9, 0.1].as_ptr(), 2, &mut det),
+            TwinResult::Ok
+        );
+        assert_eq!(det.alarm, 1, "{det:?}");
+        // a saved forest reloads with its dimension
+        let json = json_of(|b, cap, len| twin_detector_to_json(d, b, cap, len));
+        let mut back = null_mut();
+        assert_eq!(
+            twin_detector_from_json(c(&json), json.len(), &mut back),
+            TwinResult::Ok
+        );
+        let mut other = TwinDetection::default();
+        assert_eq!(
+            twin_detector_update_vector(d, [0.2, 0.8].as_ptr(), 2, &mut det),
+            TwinResult::Ok
+        );
+        assert_eq!(
+            twin_detector_update_vector(back, [0.2, 0.8].as_ptr(), 2, &mut other),
+            TwinResult::Ok
+        );
+        assert_eq!(det, other);
+        twin_detector_free(back);
+        // scalars and wrong lengths are refused, the output untouched
+        let before = det;
+        assert_eq!(
+            twin_detector_update(d, 0.5, &mut det),
+            TwinResult::InvalidInput
+        );
+        assert!(
+            last_error().contains("twin_detector_update_vector"),
+            "{}",
+            last_error()
+        );
+        let mut outs = [TwinDetection::default(); 1];
+        assert_eq!(
+            twin_detector_update_batch(d, [0.5].as_ptr(), 1, outs.as_mut_ptr(), 1),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(
+            twin_detector_update_vector(d, [0.5].as_ptr(), 1, &mut det),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(det, before);
+        assert_eq!(
+            twin_detector_update_vector(null_mut(), [0.5].as_ptr(), 1, &mut det),
+            NULLP
+        );
+        assert_eq!(twin_detector_update_vector(d, null(), 2, &mut det), NULLP);
+        assert_eq!(
+            twin_detector_update_vector(d, [0.5, 0.5].as_ptr(), 2, null_mut()),
+            NULLP
+        );
+        assert_eq!(twin_detector_dim(null(), &mut dim), NULLP);
+        assert_eq!(twin_detector_dim(d, null_mut()), NULLP);
+        twin_detector_free(d);
+        // univariate detectors take one-coordinate points too
+        let e = new_detector(TwinDetectorKind::Ewma as u32, "");
+        assert_eq!(
+            twin_detector_update_vector(e, [1.0].as_ptr(), 1, &mut det),
+            TwinResult::Ok
+        );
+        assert_eq!(
+            twin_detector_update_vector(e, [1.0, 2.0].as_ptr(), 2, &mut det),
+            TwinResult::InvalidInput
+        );
+        twin_detector_free(e);
+        let mut out = std::ptr::dangling_mut::<TwinDetector>();
+        let bad = r#"{"dim": 0}"#;
+        assert_eq!(
+            twin_detector_new(4, c(bad), bad.len(), &mut out),
+            TwinResult::InvalidInput
+        );
+        let bad = r#"{"dim": "two"}"#;
+        assert_eq!(
+            twin_detector_new(4, c(bad), bad.len(), &mut out),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(out, std::ptr::dangling_mut());
+    }
+}
