@@ -636,6 +636,25 @@ typedef struct TwinWeibullParams {
 } TwinWeibullParams;
 
 /**
+ * How well a RUL model predicted the training units it had not seen, during fitting
+ * (the out-of-fold predictions that calibrate its interval).
+ */
+typedef struct TwinRulHeldOut {
+    /**
+     * Number of held-out predictions.
+     */
+    size_t points;
+    /**
+     * Root mean square error against the capped target (the training objective).
+     */
+    double rmse_capped;
+    /**
+     * Root mean square error against the true remaining life.
+     */
+    double rmse;
+} TwinRulHeldOut;
+
+/**
  * A remaining-useful-life prediction: a point and a calibrated interval, with
  * `0 <= lower <= rul <= upper`.
  */
@@ -1961,6 +1980,16 @@ void twin_rul_free(struct TwinRulModel *model);
  * `model` must be a live model; `out_kind` must point to a writable `TwinRulKind`.
  */
 TwinResult twin_rul_kind(const struct TwinRulModel *model, TwinRulKind *out_kind);
+
+/**
+ * The scores of the model's held-out predictions during fitting, into `*out`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `out` must point to a writable `TwinRulHeldOut`.
+ */
+TwinResult twin_rul_held_out(const struct TwinRulModel *model, struct TwinRulHeldOut *out);
 
 /**
  * Predict the remaining useful life of one unit after the last of its `cycles_len`

@@ -762,6 +762,13 @@ static void test_rul(void) {
     }
     EXPECT_CODE(twin_rul_kind(model, &kind), TWIN_RESULT_OK);
     EXPECT(kind == TWIN_RUL_KIND_EXPONENTIAL);
+    {
+        TwinRulHeldOut held;
+        EXPECT_CODE(twin_rul_held_out(model, &held), TWIN_RESULT_OK);
+        /* against the target capped at 100 (early-life RULs beyond it are not knowable) */
+        EXPECT(held.points > 100 && held.rmse_capped > 0.0 && held.rmse_capped < 30.0);
+        EXPECT(isfinite(held.rmse));
+    }
     json = read_json(rul_json, model);
     EXPECT(json != NULL);
     if (json != NULL) {

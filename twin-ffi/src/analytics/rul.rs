@@ -63,6 +63,19 @@ impl From<RulPrediction> for TwinRulPrediction {
     }
 }
 
+/// How well a RUL model predicted the training units it had not seen, during fitting
+/// (the out-of-fold predictions that calibrate its interval).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TwinRulHeldOut {
+    /// Number of held-out predictions.
+    pub points: usize,
+    /// Root mean square error against the capped target (the training objective).
+    pub rmse_capped: f64,
+    /// Root mean square error against the true remaining life.
+    pub rmse: f64,
+}
+
 const EXPONENTIAL: &str = "twin.rul.exponential";
 const SIMILARITY: &str = "twin.rul.similarity";
 const REGRESSION: &str = "twin.rul.regression";
@@ -92,6 +105,20 @@ impl Rul {
             Rul::Similarity(m) => m.predict(unit),
             Rul::Regression(m) => m.predict(unit),
             Rul::Ensemble(m) => m.predict(unit),
+        }
+    }
+
+    fn held_out(&self) -> TwinRulHeldOut {
+        let h = match self {
+            Rul::Exponential(m) => m.held_out(),
+            Rul::Similarity(m) => m.held_out(),
+            Rul::Regression(m) => m.held_out(),
+            Rul::Ensemble(m) => m.held_out(),
+        };
+        TwinRulHeldOut {
+            points: h.points,
+            rmse_capped: h.rmse_capped,
+            rmse: h.rmse,
         }
     }
 
@@ -310,6 +337,25 @@ pub unsafe extern "C" fn twin_rul_kind(
         let model = arg!(ref model);
         let out_kind = arg!(out out_kind);
         put(out_kind, model.inner.kind());
+        Ok(())
+    })
+}
+
+/// The scores of the model's held-out predictions during fitting, into `*out`.
+///
+/// Thread safety: safe to call concurrently with other read-only calls on the same model.
+///
+/// # Safety
+/// `model` must be a live model; `out` must point to a writable `TwinRulHeldOut`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_rul_held_out(
+    model: *const TwinRulModel,
+    out: *mut TwinRulHeldOut,
+) -> TwinResult {
+    ffi_boundary!("twin_rul_held_out", {
+        let model = arg!(ref model);
+        let out = arg!(out out);
+        put(out, model.inner.held_out());
         Ok(())
     })
 }

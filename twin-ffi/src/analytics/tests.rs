@@ -993,6 +993,18 @@ fn rul_fits_predicts_within_its_interval_and_round_trips() {
     // SAFETY: live model.
     assert_eq!(unsafe { twin_rul_kind(m, &mut kind) }, TwinResult::Ok);
     assert_eq!(kind, TwinRulKind::Regression);
+    let mut held = TwinRulHeldOut::default();
+    // SAFETY: live model; NULL output refused.
+    unsafe {
+        assert_eq!(twin_rul_held_out(m, &mut held), TwinResult::Ok);
+        assert_eq!(twin_rul_held_out(m, null_mut()), NULLP);
+        assert_eq!(twin_rul_held_out(null(), &mut held), NULLP);
+    }
+    // 3 folds, every 4th cycle from the 20th of 24 units of 120-230 cycles
+    assert!(
+        held.points > 500 && held.rmse_capped > 0.0 && held.rmse_capped < 20.0,
+        "{held:?}"
+    );
     // fresh units cut 30 cycles before failure: true RUL 29
     let (fid, fcyc, fval) = wear_fleet(7, 8);
     let mut covered = 0;
