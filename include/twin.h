@@ -141,6 +141,148 @@ typedef uint32_t TwinResult;
 #endif // __cplusplus
 
 /**
+ * The kinds of univariate streaming detector. Codes are append-only.
+ */
+enum TwinDetectorKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Exponentially weighted z-score (settings: `alpha`, `warmup`, `threshold`, ...).
+     */
+    TWIN_DETECTOR_KIND_EWMA = 0,
+    /**
+     * Median / MAD z-score over a window (settings: `window`, `warmup`, `threshold`).
+     */
+    TWIN_DETECTOR_KIND_ROBUST_Z = 1,
+    /**
+     * CUSUM mean-shift drift detector (settings: `k`, `h`, `warmup`, ...).
+     */
+    TWIN_DETECTOR_KIND_CUSUM = 2,
+    /**
+     * Page-Hinkley mean-shift drift detector.
+     */
+    TWIN_DETECTOR_KIND_PAGE_HINKLEY = 3,
+    /**
+     * Streaming Half-Space Trees (settings: `trees`, `height`, `window`, `seed`, ...,
+     * and `dim`, the number of coordinates of a point, 1 by default; score points with
+     * `twin_detector_update_vector`).
+     */
+    TWIN_DETECTOR_KIND_HST = 4,
+    /**
+     * Several detectors on one stream fused by likelihood (settings: `fusion` `"max"`,
+     * `"mean"`, `"noisy_or"` or `"bonferroni"`, `threshold`, and `members`, a list of
+     * kinds with their default settings, by default `["ewma", "robust_z", "hst"]`; add
+     * `"cusum"` or `"page_hinkley"` to catch slow shifts too).
+     */
+    TWIN_DETECTOR_KIND_ENSEMBLE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TwinDetectorKind TwinDetectorKind;
+#else
+typedef uint32_t TwinDetectorKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The kinds of multivariate detector. Codes are append-only.
+ */
+enum TwinMultivariateKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * PCA on standardized data: Hotelling's T² in the principal subspace and the squared
+     * prediction error off it (settings: `components` `{"variance": 0.9}` or
+     * `{"fixed": k}`, `threshold`).
+     */
+    TWIN_MULTIVARIATE_KIND_PCA = 0,
+    /**
+     * Mahalanobis distance with a shrunk covariance (settings: `shrinkage`
+     * `"ledoit_wolf"` or `{"fixed": s}`, `threshold`).
+     */
+    TWIN_MULTIVARIATE_KIND_MAHALANOBIS = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TwinMultivariateKind TwinMultivariateKind;
+#else
+typedef uint32_t TwinMultivariateKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The kinds of state estimator. Codes are append-only.
+ */
+enum TwinFilterKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The (extended) Kalman filter; the model must have Jacobians (both built-ins do). No
+     * settings.
+     */
+    TWIN_FILTER_KIND_KALMAN = 0,
+    /**
+     * The unscented Kalman filter (settings: `alpha`, `beta`, `kappa`).
+     */
+    TWIN_FILTER_KIND_UNSCENTED = 1,
+    /**
+     * The particle filter with systematic resampling (settings: `particles`,
+     * `resample_threshold`, `seed`).
+     */
+    TWIN_FILTER_KIND_PARTICLE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TwinFilterKind TwinFilterKind;
+#else
+typedef uint32_t TwinFilterKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The kinds of remaining-useful-life model. Codes are append-only.
+ */
+enum TwinRulKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Exponential degradation of a fused indicator with a Bayesian update per unit
+     * (settings: `indicator`, `onset`, `model`, `calibration`).
+     */
+    TWIN_RUL_KIND_EXPONENTIAL = 0,
+    /**
+     * Similarity of the unit's recent indicator trajectory to the fleet's
+     * (settings: `indicator`, `window`, `neighbours`, `bandwidth`, `calibration`).
+     */
+    TWIN_RUL_KIND_SIMILARITY = 1,
+    /**
+     * Gradient-boosted trees (or ridge) on window features (settings: `features`,
+     * `learner`, `cap`, `calibration`).
+     */
+    TWIN_RUL_KIND_REGRESSION = 2,
+    /**
+     * The three stacked with weights fitted on held-out predictions (settings:
+     * `components`, `cap`, `grid`, `calibration`).
+     */
+    TWIN_RUL_KIND_ENSEMBLE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TwinRulKind TwinRulKind;
+#else
+typedef uint32_t TwinRulKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What an insight says. Codes are append-only.
  */
 enum TwinInsightKind
@@ -187,6 +329,64 @@ typedef uint32_t TwinInsightKind;
 #endif // __cplusplus
 
 /**
+ * How the dynamics matrix of a linear model is read. Codes are append-only.
+ */
+enum TwinTimeDomain
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * `x' = F x + B u` over a fixed sample `period` (steps of any other length are
+     * refused).
+     */
+    TWIN_TIME_DOMAIN_DISCRETE = 0,
+    /**
+     * `dx/dt = A x + B u`, discretised exactly for each step; `q` is then a spectral
+     * density.
+     */
+    TWIN_TIME_DOMAIN_CONTINUOUS = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TwinTimeDomain TwinTimeDomain;
+#else
+typedef uint32_t TwinTimeDomain;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Band energies of vibration frames (opaque): a Hann-windowed FFT planned once, each
+ * one-sided bin's energy added to its band, scaled so the bands covering `[0, fs/2]` add
+ * up to the frame's energy (Parseval). Made by `twin_band_energies_new` or loaded; freed
+ * with `twin_band_energies_free`.
+ *
+ * Computing uses scratch buffers inside the handle, so it is not safe for concurrent use:
+ * calls on one handle must not overlap.
+ */
+typedef struct TwinBandEnergies TwinBandEnergies;
+
+/**
+ * A streaming anomaly or drift detector (opaque): online, bounded in memory,
+ * self-calibrating; univariate, except Half-Space Trees made with a `dim` setting. Create with `twin_detector_new` or load with `twin_detector_from_json`
+ * / `twin_detector_load`; free with `twin_detector_free`.
+ *
+ * A detector learns from every value it scores, so it is not safe for concurrent use:
+ * calls on one detector must not overlap. Distinct detectors are independent.
+ */
+typedef struct TwinDetector TwinDetector;
+
+/**
+ * A recursive state estimator (opaque) over a `TwinStateModel`: Kalman, unscented Kalman
+ * or particle filter. Made by `twin_estimator_new` or loaded; freed with
+ * `twin_estimator_free`.
+ *
+ * An estimator is not safe for concurrent use: calls on one estimator must not overlap.
+ * Distinct estimators are independent and may move between threads.
+ */
+typedef struct TwinEstimator TwinEstimator;
+
+/**
  * Many twins keyed by id (opaque). Create with `twin_fleet_new` or
  * `twin_fleet_restore_json`, free with `twin_fleet_free`.
  *
@@ -194,6 +394,35 @@ typedef uint32_t TwinInsightKind;
  * `twin_fleet_ingest_batch` the library itself runs the twins on up to `threads` threads.
  */
 typedef struct TwinFleet TwinFleet;
+
+/**
+ * A fitted health index (opaque). Made by `twin_health_index_fit_runs` or
+ * `twin_health_index_fit_labelled` (it exists only fitted) or loaded; freed with
+ * `twin_health_index_free`.
+ *
+ * A fitted index never changes: several threads may use it at once; it must not be freed
+ * while another thread uses it.
+ */
+typedef struct TwinHealthIndex TwinHealthIndex;
+
+/**
+ * A multivariate detector fit on healthy data (opaque): PCA (T² and SPE) or Mahalanobis.
+ * Made by `twin_multivariate_fit` (it exists only fitted) or loaded; freed with
+ * `twin_multivariate_free`.
+ *
+ * A fitted model never changes: it may be read (scored, saved) by several threads at
+ * once, but must not be freed while another thread uses it.
+ */
+typedef struct TwinMultivariate TwinMultivariate;
+
+/**
+ * A fitted remaining-useful-life model (opaque). Made by `twin_rul_fit` (it exists only
+ * fitted) or loaded; freed with `twin_rul_free`.
+ *
+ * A fitted model never changes: several threads may predict with it at once; it must not
+ * be freed while another thread uses it.
+ */
+typedef struct TwinRulModel TwinRulModel;
 
 /**
  * A validated twin schema (opaque). Create with `twin_schema_from_json`, free with
@@ -205,6 +434,16 @@ typedef struct TwinFleet TwinFleet;
 typedef struct TwinSchema TwinSchema;
 
 /**
+ * A state-space model (opaque): the built-in linear model or the battery equivalent
+ * circuit. Made by `twin_state_model_linear_new` or `twin_state_model_battery_new`, freed
+ * with `twin_state_model_free`. Estimators keep their own copy.
+ *
+ * A model never changes after it is made, but it keeps an internal cache of its
+ * discretisation, so calls on one model must not overlap. Distinct models are independent.
+ */
+typedef struct TwinStateModel TwinStateModel;
+
+/**
  * A live digital twin (opaque). Create with `twin_twin_new` or `twin_twin_restore_json`,
  * free with `twin_twin_free`.
  *
@@ -213,6 +452,260 @@ typedef struct TwinSchema TwinSchema;
  * move from one thread to another between calls.
  */
 typedef struct TwinTwin TwinTwin;
+
+/**
+ * A Weibull distribution (opaque), fitted by `twin_weibull_fit`, given by `twin_weibull_new`
+ * or loaded; freed with `twin_weibull_free`.
+ *
+ * It never changes after it is made: several threads may read it at once; it must not be
+ * freed while another thread uses it.
+ */
+typedef struct TwinWeibull TwinWeibull;
+
+/**
+ * What a detector says about one value.
+ */
+typedef struct TwinDetection {
+    /**
+     * The raw score, larger when more unusual (its scale depends on the detector).
+     */
+    double score;
+    /**
+     * The anomaly likelihood in [0, 1]; 0 during warm-up. Never NaN.
+     */
+    double likelihood;
+    /**
+     * 1 if the detector raises an alarm on this value (its likelihood reached the
+     * detector's threshold; for drift detectors: a change was detected), else 0.
+     */
+    uint32_t alarm;
+} TwinDetection;
+
+/**
+ * What a multivariate detector says about one observation.
+ *
+ * For PCA, `t2`/`spe` are Hotelling's T² and the squared prediction error with their own
+ * likelihoods, `statistic` is whichever of the two is more unusual and `likelihood` the
+ * two combined (Bonferroni). For Mahalanobis, `t2` is the squared distance D²
+ * (= `statistic`), `t2_likelihood` = `likelihood`, and `spe`, `spe_likelihood` are 0.
+ */
+typedef struct TwinMultivariateScore {
+    /**
+     * The model's main statistic.
+     */
+    double statistic;
+    /**
+     * Anomaly likelihood in [0, 1].
+     */
+    double likelihood;
+    /**
+     * Hotelling's T² (PCA) or D² (Mahalanobis).
+     */
+    double t2;
+    /**
+     * Squared prediction error (PCA; 0 for Mahalanobis).
+     */
+    double spe;
+    /**
+     * Likelihood of `t2`.
+     */
+    double t2_likelihood;
+    /**
+     * Likelihood of `spe` (PCA; 0 for Mahalanobis).
+     */
+    double spe_likelihood;
+    /**
+     * 1 if `likelihood` reached the model's threshold, else 0.
+     */
+    uint32_t alarm;
+} TwinMultivariateScore;
+
+/**
+ * A summary of a predicted time-of-event distribution. Times count from the start of the
+ * prediction; quantities that are undefined (no sample reached the event, or a quantile
+ * lies beyond the horizon) are `+INFINITY`, never NaN.
+ */
+typedef struct TwinTimeOfEvent {
+    /**
+     * Number of Monte Carlo samples.
+     */
+    size_t samples;
+    /**
+     * How many reached the event within the horizon.
+     */
+    size_t reached;
+    /**
+     * `reached / samples`.
+     */
+    double fraction_reached;
+    /**
+     * Mean time over the samples that reached the event.
+     */
+    double mean;
+    /**
+     * Sample standard deviation over those (needs two).
+     */
+    double std_dev;
+    /**
+     * Median time over all samples (unreached ones count as later than every time).
+     */
+    double median;
+    /**
+     * 5th percentile.
+     */
+    double p05;
+    /**
+     * 95th percentile.
+     */
+    double p95;
+    /**
+     * The horizon of the prediction.
+     */
+    double horizon;
+} TwinTimeOfEvent;
+
+/**
+ * Time-domain condition features of a block of values. `rms` is not centred, `std` is the
+ * population standard deviation, `skewness` is `m3 / m2^1.5` and `kurtosis` Pearson's
+ * `m4 / m2^2` (3 for a normal law, 1.5 for a sine); for a constant block `skewness` and
+ * `kurtosis` are 0, and `crest_factor` is 0 for an all-zero block. Never NaN.
+ */
+typedef struct TwinConditionFeatures {
+    /**
+     * Number of values.
+     */
+    size_t count;
+    /**
+     * Mean.
+     */
+    double mean;
+    /**
+     * Root mean square.
+     */
+    double rms;
+    /**
+     * Population standard deviation.
+     */
+    double std_dev;
+    /**
+     * Largest absolute value.
+     */
+    double peak;
+    /**
+     * `peak / rms`.
+     */
+    double crest_factor;
+    /**
+     * Skewness.
+     */
+    double skewness;
+    /**
+     * Kurtosis (Pearson, not excess).
+     */
+    double kurtosis;
+} TwinConditionFeatures;
+
+/**
+ * The parameters of a Weibull distribution, what follows from them, and how it was fitted.
+ */
+typedef struct TwinWeibullParams {
+    /**
+     * The shape `k` (< 1 infant mortality, 1 random failures, > 1 wear-out).
+     */
+    double shape;
+    /**
+     * The scale `λ`, the characteristic life (63.2% have failed by then).
+     */
+    double scale;
+    /**
+     * Mean time between (to) failures, `λ Γ(1 + 1/k)`.
+     */
+    double mtbf;
+    /**
+     * The B10 life: the time by which 10% have failed.
+     */
+    double b10;
+    /**
+     * 1 if the distribution was fitted to data (the fields below are then set), 0 if it
+     * was given (they are then 0).
+     */
+    uint32_t fitted;
+    /**
+     * Number of failures in the data.
+     */
+    size_t failures;
+    /**
+     * Number of right-censored units (suspensions) in the data.
+     */
+    size_t suspensions;
+    /**
+     * Log-likelihood at the estimate.
+     */
+    double log_likelihood;
+    /**
+     * Two-sided confidence level of the bounds.
+     */
+    double confidence;
+    /**
+     * Lower confidence bound on the shape.
+     */
+    double shape_lower;
+    /**
+     * Upper confidence bound on the shape.
+     */
+    double shape_upper;
+    /**
+     * Lower confidence bound on the scale.
+     */
+    double scale_lower;
+    /**
+     * Upper confidence bound on the scale.
+     */
+    double scale_upper;
+} TwinWeibullParams;
+
+/**
+ * How well a RUL model predicted the training units it had not seen, during fitting
+ * (the out-of-fold predictions that calibrate its interval).
+ */
+typedef struct TwinRulHeldOut {
+    /**
+     * Number of held-out predictions.
+     */
+    size_t points;
+    /**
+     * Root mean square error against the capped target (the training objective).
+     */
+    double rmse_capped;
+    /**
+     * Root mean square error against the true remaining life.
+     */
+    double rmse;
+} TwinRulHeldOut;
+
+/**
+ * A remaining-useful-life prediction: a point and a calibrated interval, with
+ * `0 <= lower <= rul <= upper`.
+ */
+typedef struct TwinRulPrediction {
+    /**
+     * The point prediction, in the unit of the cycles.
+     */
+    double rul;
+    /**
+     * Lower end of the prediction interval.
+     */
+    double lower;
+    /**
+     * Upper end of the prediction interval.
+     */
+    double upper;
+    /**
+     * Nominal coverage of the interval (for example 0.9), set by conformal calibration on
+     * held-out training units.
+     */
+    double level;
+} TwinRulPrediction;
 
 /**
  * Reads up to `capacity` samples into the three caller-owned arrays (`times_ns[i]`,
@@ -465,6 +958,1277 @@ typedef struct TwinRejection {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Create a streaming detector of `kind` (a `TwinDetectorKind`) with settings given as
+ * `config_len` bytes of JSON merged over the kind's defaults (`NULL, 0` for the defaults).
+ *
+ * An unknown kind, malformed JSON, an unknown setting or an invalid value (for example a
+ * threshold outside (0, 1)) gives `TWIN_RESULT_INVALID_INPUT`; on failure `*out` is left
+ * untouched. On success `*out` receives a detector freed with `twin_detector_free`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `config_json` must point to `config_len` readable bytes (or be NULL if `config_len` is
+ * 0); `out` must point to a writable `TwinDetector *`.
+ */
+TwinResult twin_detector_new(uint32_t kind,
+                             const char *config_json,
+                             size_t config_len,
+                             struct TwinDetector **out);
+
+/**
+ * Free a detector. `twin_detector_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the detector during or after this call.
+ *
+ * # Safety
+ * `detector` must be NULL or a detector from this library not yet freed.
+ */
+void twin_detector_free(struct TwinDetector *detector);
+
+/**
+ * The kind of a detector, into `*out_kind`.
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `out_kind` must point to a writable
+ * `TwinDetectorKind`.
+ */
+TwinResult twin_detector_kind(const struct TwinDetector *detector, TwinDetectorKind *out_kind);
+
+/**
+ * Score one value, then learn from it; the detection goes to `*out`.
+ *
+ * A NaN or infinite value is skipped, as in the Rust API: the detection is all zeros and
+ * the detector's state is unchanged. A multivariate detector gives
+ * `TWIN_RESULT_INVALID_INPUT` (use `twin_detector_update_vector`).
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `out` must point to a writable `TwinDetection`.
+ */
+TwinResult twin_detector_update(struct TwinDetector *detector,
+                                double value,
+                                struct TwinDetection *out);
+
+/**
+ * Score and learn `len` values in order; detection `i` goes to `out[i]`.
+ *
+ * `out_cap` must be at least `len`, else `TWIN_RESULT_BUFFER_TOO_SMALL` and nothing is
+ * scored or written; a multivariate detector gives `TWIN_RESULT_INVALID_INPUT`.
+ * Non-finite values are skipped as by `twin_detector_update`.
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `values` must point to `len` readable doubles and
+ * `out` to `out_cap` writable `TwinDetection`s (each may be NULL if its length is 0).
+ */
+TwinResult twin_detector_update_batch(struct TwinDetector *detector,
+                                      const double *values,
+                                      size_t len,
+                                      struct TwinDetection *out,
+                                      size_t out_cap);
+
+/**
+ * Score one point of `len` coordinates, then learn from it; the detection goes to `*out`.
+ * `len` must be the detector's dimension (`twin_detector_dim`): 1 for every kind except
+ * Half-Space Trees made with a `dim` setting. A point with a NaN or infinite coordinate
+ * is skipped (all-zero detection, state unchanged).
+ *
+ * Errors (`*out` untouched): a wrong `len` gives `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `point` must point to `len` readable doubles; `out`
+ * to a writable `TwinDetection`.
+ */
+TwinResult twin_detector_update_vector(struct TwinDetector *detector,
+                                       const double *point,
+                                       size_t len,
+                                       struct TwinDetection *out);
+
+/**
+ * The number of coordinates of the points the detector scores, into `*out_dim` (1 for a
+ * univariate detector).
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `out_dim` must point to a writable `size_t`.
+ */
+TwinResult twin_detector_dim(const struct TwinDetector *detector, size_t *out_dim);
+
+/**
+ * Save the detector (settings and everything it has learnt) as JSON into `buf`
+ * (NUL-terminated); `*out_len` gets the length without the NUL. `buf = NULL, cap = 0`
+ * asks for the length; a buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL` and
+ * writes nothing. The document is the Rust crate's (`twin.detect.*`, versioned).
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `buf` must be NULL or point to `cap` writable
+ * bytes; `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_detector_to_json(const struct TwinDetector *detector,
+                                 char *buf,
+                                 size_t cap,
+                                 size_t *out_len);
+
+/**
+ * Load a detector saved by `twin_detector_to_json` (or by the Rust or Python API) from
+ * `len` bytes of JSON; the kind is read from the document.
+ *
+ * Corrupt JSON, a document of another model, another format version, or a model that
+ * breaks its invariants gives `TWIN_RESULT_SERIALIZATION`; `*out` is then untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes (or be NULL if `len` is 0); `out` must point
+ * to a writable `TwinDetector *`.
+ */
+TwinResult twin_detector_from_json(const char *json, size_t len, struct TwinDetector **out);
+
+/**
+ * Save the detector as JSON to the file at `path` (`path_len` bytes of UTF-8), replacing
+ * it. A file that cannot be written gives `TWIN_RESULT_IO`.
+ *
+ * Thread safety: not safe for concurrent use of the same detector.
+ *
+ * # Safety
+ * `detector` must be a live detector; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_detector_save(const struct TwinDetector *detector,
+                              const char *path,
+                              size_t path_len);
+
+/**
+ * Load a detector from a file written by `twin_detector_save`. A file that cannot be read
+ * gives `TWIN_RESULT_IO`, one that does not hold a valid detector
+ * `TWIN_RESULT_SERIALIZATION`; `*out` is then untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` must point to a writable
+ * `TwinDetector *`.
+ */
+TwinResult twin_detector_load(const char *path, size_t path_len, struct TwinDetector **out);
+
+/**
+ * Fit a multivariate detector of `kind` (a `TwinMultivariateKind`) on healthy data: `len`
+ * doubles, `rows` observations × `cols` variables, row-major. Settings as JSON merged over
+ * the defaults (`NULL, 0`: defaults).
+ *
+ * Errors: `len != rows * cols`, too few rows (at least `max(10, cols + 2)`) or invalid
+ * settings give `TWIN_RESULT_INVALID_INPUT`; a NaN or infinity in the data
+ * `TWIN_RESULT_NON_FINITE`. On failure `*out` is untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `data` must point to `len` readable doubles; `config_json` to `config_len` bytes (or
+ * NULL if 0); `out` to a writable `TwinMultivariate *`.
+ */
+TwinResult twin_multivariate_fit(uint32_t kind,
+                                 const double *data,
+                                 size_t len,
+                                 size_t rows,
+                                 size_t cols,
+                                 const char *config_json,
+                                 size_t config_len,
+                                 struct TwinMultivariate **out);
+
+/**
+ * Free a multivariate detector. `twin_multivariate_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the model during or after this call.
+ *
+ * # Safety
+ * `model` must be NULL or a model from this library not yet freed.
+ */
+void twin_multivariate_free(struct TwinMultivariate *model);
+
+/**
+ * The kind and the number of variables of a fitted model, into `*out_kind` and
+ * `*out_cols`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; the outputs must be writable.
+ */
+TwinResult twin_multivariate_info(const struct TwinMultivariate *model,
+                                  TwinMultivariateKind *out_kind,
+                                  size_t *out_cols);
+
+/**
+ * Score `rows` observations (`len` doubles, row-major, as many columns as the model was
+ * fit on); score `i` goes to `out[i]`.
+ *
+ * Errors: `len` not `rows` × the model's columns gives `TWIN_RESULT_INVALID_INPUT`, a
+ * NaN or infinity `TWIN_RESULT_NON_FINITE`, `out_cap < rows`
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`; on failure nothing is written.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `data` must point to `len` readable doubles and `out` to
+ * `out_cap` writable `TwinMultivariateScore`s (each may be NULL if its length is 0).
+ */
+TwinResult twin_multivariate_score(const struct TwinMultivariate *model,
+                                   const double *data,
+                                   size_t len,
+                                   size_t rows,
+                                   struct TwinMultivariateScore *out,
+                                   size_t out_cap);
+
+/**
+ * Save the fitted model as JSON into `buf` (size query and rules as
+ * `twin_detector_to_json`).
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_multivariate_to_json(const struct TwinMultivariate *model,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *out_len);
+
+/**
+ * Load a fitted multivariate model from `len` bytes of JSON (the kind is read from the
+ * document). Invalid documents give `TWIN_RESULT_SERIALIZATION`; `*out` is then
+ * untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinMultivariate *`.
+ */
+TwinResult twin_multivariate_from_json(const char *json, size_t len, struct TwinMultivariate **out);
+
+/**
+ * Save the fitted model to a file (`TWIN_RESULT_IO` if it cannot be written).
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_multivariate_save(const struct TwinMultivariate *model,
+                                  const char *path,
+                                  size_t path_len);
+
+/**
+ * Load a fitted multivariate model from a file (`TWIN_RESULT_IO` if it cannot be read,
+ * `TWIN_RESULT_SERIALIZATION` if it is not a valid model).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` to a writable
+ * `TwinMultivariate *`.
+ */
+TwinResult twin_multivariate_load(const char *path, size_t path_len, struct TwinMultivariate **out);
+
+/**
+ * Make a linear state-space model with `states` states, `outputs` outputs and `inputs`
+ * inputs:
+ *
+ * - `time_domain` (a `TwinTimeDomain`) and `period` (used only when discrete);
+ * - `a`: `F` (discrete) or `A` (continuous), states × states, row-major;
+ * - `b`: states × inputs and `d`: outputs × inputs (`NULL, 0` for none);
+ * - `h`: the observation matrix, outputs × states;
+ * - `q`: process noise covariance per period (discrete) or spectral density
+ *   (continuous), states × states (`NULL, 0` for none);
+ * - `r`: measurement noise covariance, outputs × outputs, positive definite;
+ * - `event_weights` (states values, `NULL, 0` for no event) and `event_level`: the event
+ *   is reached when `event_weights · x >= event_level` (for the time-of-event prediction).
+ *
+ * Any matrix of the wrong size, not symmetric where it must be, or not positive
+ * (semi-)definite gives `TWIN_RESULT_INVALID_INPUT`, a NaN or infinity
+ * `TWIN_RESULT_NON_FINITE`; `*out` is then untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * Each matrix pointer must point to its length of readable doubles (or be NULL if the
+ * length is 0); `out` must point to a writable `TwinStateModel *`.
+ */
+TwinResult twin_state_model_linear_new(size_t states,
+                                       size_t outputs,
+                                       size_t inputs,
+                                       uint32_t time_domain,
+                                       double period,
+                                       const double *a,
+                                       size_t a_len,
+                                       const double *b,
+                                       size_t b_len,
+                                       const double *h,
+                                       size_t h_len,
+                                       const double *d,
+                                       size_t d_len,
+                                       const double *q,
+                                       size_t q_len,
+                                       const double *r,
+                                       size_t r_len,
+                                       const double *event_weights,
+                                       size_t event_weights_len,
+                                       double event_level,
+                                       struct TwinStateModel **out);
+
+/**
+ * Make NASA's lithium-ion battery equivalent circuit (the model of ProgPy's
+ * `BatteryCircuit`): states `[tb, qb, qcp, qcs]` (temperature K, charges C), input the
+ * current in A, outputs `[t, v]` (temperature K, voltage V), event end of discharge.
+ *
+ * `params_json` holds parameters merged over the published defaults (`NULL, 0` for the
+ * defaults; for example `{"ta": 273.15}`). `process_noise_std` (4 values, per unit of
+ * time) and `measurement_noise_std` (2 values) are standard deviations; `NULL, 0` keeps
+ * the defaults, which are zero: a filter needs measurement noise (for example
+ * `{2.0, 0.02}`), a noise-free model still steps and predicts.
+ *
+ * Errors (`*out` untouched): invalid parameters or noise, or noise arrays of another
+ * length, give `TWIN_RESULT_INVALID_INPUT` (`TWIN_RESULT_NON_FINITE` for NaN).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `params_json` must point to `params_len` bytes (or be NULL if 0); the noise pointers to
+ * their lengths of readable doubles; `out` to a writable `TwinStateModel *`.
+ */
+TwinResult twin_state_model_battery_new(const char *params_json,
+                                        size_t params_len,
+                                        const double *process_noise_std,
+                                        size_t process_noise_len,
+                                        const double *measurement_noise_std,
+                                        size_t measurement_noise_len,
+                                        struct TwinStateModel **out);
+
+/**
+ * Free a state-space model. `twin_state_model_free(NULL)` does nothing. Estimators made
+ * from it stay valid.
+ *
+ * Thread safety: no other thread may use the model during or after this call.
+ *
+ * # Safety
+ * `model` must be NULL or a model from this library not yet freed.
+ */
+void twin_state_model_free(struct TwinStateModel *model);
+
+/**
+ * The model's sizes: states, inputs and outputs.
+ *
+ * Thread safety: not safe for concurrent use of the same model.
+ *
+ * # Safety
+ * `model` must be live; the outputs must be writable `size_t`s.
+ */
+TwinResult twin_state_model_dims(const struct TwinStateModel *model,
+                                 size_t *out_states,
+                                 size_t *out_inputs,
+                                 size_t *out_outputs);
+
+/**
+ * The battery's initial state (full, at rest, at ambient temperature: `[Ta, qMax, 0, 0]`)
+ * into `out[0 .. 4]`; `*out_len` gets 4. A linear model has no built-in initial state:
+ * `TWIN_RESULT_NOT_FOUND`. `out_cap < 4` gives `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: not safe for concurrent use of the same model.
+ *
+ * # Safety
+ * `model` must be live; `out` must point to `out_cap` writable doubles; `out_len` to a
+ * writable `size_t`.
+ */
+TwinResult twin_state_model_initial_state(const struct TwinStateModel *model,
+                                          double *out,
+                                          size_t out_cap,
+                                          size_t *out_len);
+
+/**
+ * Advance a state by the noise-free dynamics: `next = f(x, u, dt)` into `out[0 .. states]`
+ * (for example to simulate a known truth). Wrong lengths or a step the model refuses give
+ * `TWIN_RESULT_INVALID_INPUT`, NaN input or a non-finite result `TWIN_RESULT_NON_FINITE`;
+ * nothing is written then.
+ *
+ * Thread safety: not safe for concurrent use of the same model.
+ *
+ * # Safety
+ * `model` must be live; `x`, `u` must point to their lengths of readable doubles and
+ * `out` to `out_cap` writable doubles.
+ */
+TwinResult twin_state_model_step(const struct TwinStateModel *model,
+                                 const double *x,
+                                 size_t x_len,
+                                 const double *u,
+                                 size_t u_len,
+                                 double dt,
+                                 double *out,
+                                 size_t out_cap);
+
+/**
+ * The noise-free output `z = h(x, u)` into `out[0 .. outputs]`. Wrong lengths give
+ * `TWIN_RESULT_INVALID_INPUT` (`TWIN_RESULT_BUFFER_TOO_SMALL` for `out_cap`), NaN
+ * `TWIN_RESULT_NON_FINITE`; nothing is written then.
+ *
+ * Thread safety: not safe for concurrent use of the same model.
+ *
+ * # Safety
+ * `model` must be live; `x`, `u` must point to their lengths of readable doubles and
+ * `out` to `out_cap` writable doubles.
+ */
+TwinResult twin_state_model_output(const struct TwinStateModel *model,
+                                   const double *x,
+                                   size_t x_len,
+                                   const double *u,
+                                   size_t u_len,
+                                   double *out,
+                                   size_t out_cap);
+
+/**
+ * Make an estimator of `kind` (a `TwinFilterKind`) for a copy of `model`, starting from
+ * the estimate `x0` (states values) with covariance `p0` (states × states, row-major,
+ * symmetric positive definite). Settings as JSON merged over the kind's defaults
+ * (`NULL, 0`: defaults; the Kalman filter has none, so they must be empty; at most 10^7
+ * particles).
+ *
+ * Errors (`*out` untouched): wrong lengths, a `p0` that is not symmetric positive
+ * definite, invalid settings or an unknown kind give `TWIN_RESULT_INVALID_INPUT`, NaN
+ * `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: may be called from any thread, but `model` must not be in use by another
+ * thread during the call.
+ *
+ * # Safety
+ * `model` must be live; `x0`, `p0` must point to their lengths of readable doubles;
+ * `config_json` to `config_len` bytes (or NULL if 0); `out` to a writable
+ * `TwinEstimator *`.
+ */
+TwinResult twin_estimator_new(const struct TwinStateModel *model,
+                              uint32_t kind,
+                              const double *x0,
+                              size_t x0_len,
+                              const double *p0,
+                              size_t p0_len,
+                              const char *config_json,
+                              size_t config_len,
+                              struct TwinEstimator **out);
+
+/**
+ * Free an estimator. `twin_estimator_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the estimator during or after this call.
+ *
+ * # Safety
+ * `estimator` must be NULL or an estimator from this library not yet freed.
+ */
+void twin_estimator_free(struct TwinEstimator *estimator);
+
+/**
+ * The estimator's kind and its model's sizes.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; the outputs must be writable.
+ */
+TwinResult twin_estimator_info(const struct TwinEstimator *estimator,
+                               TwinFilterKind *out_kind,
+                               size_t *out_states,
+                               size_t *out_inputs,
+                               size_t *out_outputs);
+
+/**
+ * Advance the estimate by `dt` under input `u` (`u_len` = the model's inputs; `NULL, 0`
+ * for none). The input is kept for the following updates.
+ *
+ * Errors leave the estimate as it was: wrong lengths, a `dt` that is not positive or that
+ * the model refuses give `TWIN_RESULT_INVALID_INPUT`, NaN input or a non-finite result
+ * `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `u` must point to `u_len` readable doubles.
+ */
+TwinResult twin_estimator_predict(struct TwinEstimator *estimator,
+                                  const double *u,
+                                  size_t u_len,
+                                  double dt);
+
+/**
+ * Correct the estimate with a measurement `z` (`z_len` = the model's outputs).
+ *
+ * Errors leave the estimate as it was: a wrong length gives `TWIN_RESULT_INVALID_INPUT`,
+ * NaN `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `z` must point to `z_len` readable doubles.
+ */
+TwinResult twin_estimator_update(struct TwinEstimator *estimator, const double *z, size_t z_len);
+
+/**
+ * Copy the state estimate (the posterior mean, `states` values) into `out`; `*out_len`
+ * gets `states`. `out_cap < states` gives `TWIN_RESULT_BUFFER_TOO_SMALL` and writes
+ * nothing.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `out` must point to `out_cap` writable doubles; `out_len` to
+ * a writable `size_t`.
+ */
+TwinResult twin_estimator_mean(const struct TwinEstimator *estimator,
+                               double *out,
+                               size_t out_cap,
+                               size_t *out_len);
+
+/**
+ * Copy the covariance of the estimate (states × states, row-major) into `out`; `*out_len`
+ * gets `states * states`. A buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL` and
+ * writes nothing.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `out` must point to `out_cap` writable doubles; `out_len` to
+ * a writable `size_t`.
+ */
+TwinResult twin_estimator_covariance(const struct TwinEstimator *estimator,
+                                     double *out,
+                                     size_t out_cap,
+                                     size_t *out_len);
+
+/**
+ * Predict the time of the model's event (end of discharge for the battery; the linear
+ * model's event level) by Monte Carlo: samples of the current estimate (and of the process
+ * noise) are run forward under the constant input `u` until the event or the horizon.
+ * Settings as JSON merged over the defaults (`samples` 100, `dt` 1, `horizon` 1e7,
+ * `seed` 0, `process_noise` true, `interpolate` true; at most 10^7 samples).
+ *
+ * Sample `i`'s time goes to `samples_out[i]`, `+INFINITY` if it did not reach the event
+ * within the horizon; pass `samples_out = NULL, samples_cap = 0` to get only the summary.
+ * The summary goes to `*out_summary`. The estimate is not changed.
+ *
+ * Errors (nothing written): `samples_cap` non-zero but below the number of samples gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL` (checked before running); wrong input length, invalid
+ * settings, or a model without an event give `TWIN_RESULT_INVALID_INPUT`; a sample whose
+ * state becomes non-finite `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `u` must point to `u_len` readable doubles; `config_json` to
+ * `config_len` bytes (or NULL if 0); `samples_out` to `samples_cap` writable doubles (or
+ * NULL if 0); `out_summary` to a writable `TwinTimeOfEvent`.
+ */
+TwinResult twin_estimator_time_of_event(const struct TwinEstimator *estimator,
+                                        const double *u,
+                                        size_t u_len,
+                                        const char *config_json,
+                                        size_t config_len,
+                                        double *samples_out,
+                                        size_t samples_cap,
+                                        struct TwinTimeOfEvent *out_summary);
+
+/**
+ * Save the estimator (model, filter settings and current estimate; for the particle
+ * filter its particles and random state) as JSON into `buf` (`"twin.ffi.estimator"`,
+ * versioned): a loaded estimator continues exactly as this one would. `buf = NULL,
+ * cap = 0` asks for the length; a buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL`
+ * and writes nothing.
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_estimator_to_json(const struct TwinEstimator *estimator,
+                                  char *buf,
+                                  size_t cap,
+                                  size_t *out_len);
+
+/**
+ * Load an estimator saved by `twin_estimator_to_json` from `len` bytes of JSON. Corrupt
+ * JSON, another model, another format version or an invalid estimate give
+ * `TWIN_RESULT_SERIALIZATION`; `*out` is then untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinEstimator *`.
+ */
+TwinResult twin_estimator_from_json(const char *json, size_t len, struct TwinEstimator **out);
+
+/**
+ * Save the estimator to a file (`TWIN_RESULT_IO` if it cannot be written).
+ *
+ * Thread safety: not safe for concurrent use of the same estimator.
+ *
+ * # Safety
+ * `estimator` must be live; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_estimator_save(const struct TwinEstimator *estimator,
+                               const char *path,
+                               size_t path_len);
+
+/**
+ * Load an estimator from a file (`TWIN_RESULT_IO` if it cannot be read,
+ * `TWIN_RESULT_SERIALIZATION` if it is not a valid saved estimator).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` to a writable `TwinEstimator *`.
+ */
+TwinResult twin_estimator_load(const char *path, size_t path_len, struct TwinEstimator **out);
+
+/**
+ * The features of a block of `len` values (two-pass, exact up to rounding), into `*out`.
+ *
+ * Errors (`*out` untouched): an empty block gives `TWIN_RESULT_INVALID_INPUT`, a NaN or
+ * infinite value `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `values` must point to `len` readable doubles; `out` to a writable
+ * `TwinConditionFeatures`.
+ */
+TwinResult twin_features_compute(const double *values,
+                                 size_t len,
+                                 struct TwinConditionFeatures *out);
+
+/**
+ * The features over a sliding window of `window` values at every position of a series of
+ * `len` values: `out[k]` describes `values[k .. k + window]`, for the
+ * `len - window + 1` full windows (none if `len < window`); `*out_len` gets their number.
+ * Updated in O(1) per value.
+ *
+ * Errors (nothing written): `window` 0 gives `TWIN_RESULT_INVALID_INPUT`, a NaN or
+ * infinite value `TWIN_RESULT_NON_FINITE`, `out_cap` below the number of full windows
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `values` must point to `len` readable doubles; `out` must be NULL (with `out_cap` 0) or
+ * point to `out_cap` writable `TwinConditionFeatures`; `out_len` to a writable `size_t`.
+ */
+TwinResult twin_features_rolling(const double *values,
+                                 size_t len,
+                                 size_t window,
+                                 struct TwinConditionFeatures *out,
+                                 size_t out_cap,
+                                 size_t *out_len);
+
+/**
+ * Plan band energies for frames of `frame` values sampled at `sample_rate` Hz, with
+ * `edges_len` band edges in Hz (strictly increasing, within `[0, sample_rate / 2]`; band
+ * `i` is `[edges[i], edges[i + 1])`, the last band also holds its upper edge). If
+ * `remove_mean` is non-zero, each frame's mean is subtracted first (no DC).
+ *
+ * Errors (`*out` untouched): a frame outside `[8, 2^22]`, fewer than 2 edges, edges out of
+ * order or range, a sample rate that is not positive give `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `edges` must point to `edges_len` readable doubles; `out` to a writable
+ * `TwinBandEnergies *`.
+ */
+TwinResult twin_band_energies_new(double sample_rate,
+                                  size_t frame,
+                                  const double *edges,
+                                  size_t edges_len,
+                                  uint32_t remove_mean,
+                                  struct TwinBandEnergies **out);
+
+/**
+ * Free band energies. `twin_band_energies_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the handle during or after this call.
+ *
+ * # Safety
+ * `bands` must be NULL or a handle from this library not yet freed.
+ */
+void twin_band_energies_free(struct TwinBandEnergies *bands);
+
+/**
+ * The number of bands and the frame length, into `*out_bands` and `*out_frame`.
+ *
+ * Thread safety: not safe for concurrent use of the same handle.
+ *
+ * # Safety
+ * `bands` must be live; the outputs must be writable `size_t`s.
+ */
+TwinResult twin_band_energies_info(const struct TwinBandEnergies *bands,
+                                   size_t *out_bands,
+                                   size_t *out_frame);
+
+/**
+ * The band energies of one frame of `len` values into `out[0 .. bands]`.
+ *
+ * Errors (nothing written): `len` other than the frame length or `out_cap` other than the
+ * number of bands gives `TWIN_RESULT_INVALID_INPUT`, a NaN or infinity
+ * `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: not safe for concurrent use of the same handle.
+ *
+ * # Safety
+ * `bands` must be live; `frame` must point to `len` readable doubles and `out` to
+ * `out_cap` writable doubles.
+ */
+TwinResult twin_band_energies_compute(struct TwinBandEnergies *bands,
+                                      const double *frame,
+                                      size_t len,
+                                      double *out,
+                                      size_t out_cap);
+
+/**
+ * Save the band settings as JSON into `buf` (`"twin.features.band_energies"`,
+ * versioned; size query and rules as the other `_to_json` functions).
+ *
+ * Thread safety: not safe for concurrent use of the same handle.
+ *
+ * # Safety
+ * `bands` must be live; `buf` must be NULL or point to `cap` writable bytes; `out_len`
+ * must point to a writable `size_t`.
+ */
+TwinResult twin_band_energies_to_json(const struct TwinBandEnergies *bands,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *out_len);
+
+/**
+ * Load band energies from `len` bytes of JSON (`TWIN_RESULT_SERIALIZATION` if invalid;
+ * `*out` then untouched).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinBandEnergies *`.
+ */
+TwinResult twin_band_energies_from_json(const char *json,
+                                        size_t len,
+                                        struct TwinBandEnergies **out);
+
+/**
+ * Save the band settings to a file (`TWIN_RESULT_IO` if it cannot be written).
+ *
+ * Thread safety: not safe for concurrent use of the same handle.
+ *
+ * # Safety
+ * `bands` must be live; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_band_energies_save(const struct TwinBandEnergies *bands,
+                                   const char *path,
+                                   size_t path_len);
+
+/**
+ * Load band energies from a file (`TWIN_RESULT_IO` if it cannot be read,
+ * `TWIN_RESULT_SERIALIZATION` if it is not valid).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` to a writable
+ * `TwinBandEnergies *`.
+ */
+TwinResult twin_band_energies_load(const char *path,
+                                   size_t path_len,
+                                   struct TwinBandEnergies **out);
+
+/**
+ * Fit a health index on run-to-failure histories in long format: row `i` belongs to run
+ * `run_ids[i]` and holds `cols` features `data[i * cols ..]` (row-major); each run's rows
+ * are contiguous, in time order, and end at failure. Settings as JSON merged over the
+ * defaults (`method` `{"regression": {"ridge": 1.0}}` or `"pca"`, `healthy_fraction` 0.1,
+ * `failed_fraction` 0.05).
+ *
+ * Errors (`*out` then untouched): `data_len != ids_len * cols`, a run with fewer than 4
+ * rows, too few rows in all, non-contiguous runs or invalid settings give
+ * `TWIN_RESULT_INVALID_INPUT`; a NaN or infinity `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `run_ids` must point to `ids_len` readable `uint64_t` and `data` to `data_len` readable
+ * doubles; `config_json` to `config_len` bytes (or NULL if 0); `out` to a writable
+ * `TwinHealthIndex *`.
+ */
+TwinResult twin_health_index_fit_runs(const uint64_t *run_ids,
+                                      size_t ids_len,
+                                      const double *data,
+                                      size_t data_len,
+                                      size_t cols,
+                                      const char *config_json,
+                                      size_t config_len,
+                                      struct TwinHealthIndex **out);
+
+/**
+ * Fit a health index on examples: `healthy_rows` healthy and `failed_rows` failed
+ * feature vectors of `cols` features each (row-major). Settings as for
+ * `twin_health_index_fit_runs`.
+ *
+ * Errors (`*out` then untouched): a buffer whose length is not its rows × `cols`, too few
+ * rows, or invalid settings give `TWIN_RESULT_INVALID_INPUT`; a NaN or infinity
+ * `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `healthy` must point to `healthy_len` and `failed` to `failed_len` readable doubles;
+ * `config_json` to `config_len` bytes (or NULL if 0); `out` to a writable
+ * `TwinHealthIndex *`.
+ */
+TwinResult twin_health_index_fit_labelled(const double *healthy,
+                                          size_t healthy_len,
+                                          size_t healthy_rows,
+                                          const double *failed,
+                                          size_t failed_len,
+                                          size_t failed_rows,
+                                          size_t cols,
+                                          const char *config_json,
+                                          size_t config_len,
+                                          struct TwinHealthIndex **out);
+
+/**
+ * Free a health index. `twin_health_index_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the index during or after this call.
+ *
+ * # Safety
+ * `index` must be NULL or an index from this library not yet freed.
+ */
+void twin_health_index_free(struct TwinHealthIndex *index);
+
+/**
+ * The number of features the index takes, into `*out_cols`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same index.
+ *
+ * # Safety
+ * `index` must be a live index; `out_cols` must point to a writable `size_t`.
+ */
+TwinResult twin_health_index_cols(const struct TwinHealthIndex *index, size_t *out_cols);
+
+/**
+ * The health of `rows` feature vectors (`len` doubles, row-major, as many columns as the
+ * index takes), each in [0, 1] (1 like new, 0 failed), into `out[0 .. rows]`.
+ *
+ * Errors (nothing written): `len` not `rows` × the index's columns gives
+ * `TWIN_RESULT_INVALID_INPUT`, a NaN or infinity `TWIN_RESULT_NON_FINITE`, `out_cap < rows`
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same index.
+ *
+ * # Safety
+ * `index` must be a live index; `data` must point to `len` readable doubles and `out` to
+ * `out_cap` writable doubles (each may be NULL if its length is 0).
+ */
+TwinResult twin_health_index_predict(const struct TwinHealthIndex *index,
+                                     const double *data,
+                                     size_t len,
+                                     size_t rows,
+                                     double *out,
+                                     size_t out_cap);
+
+/**
+ * Save the fitted index as JSON into `buf` (`"twin.health.fitted_health_index"`,
+ * versioned); `buf = NULL, cap = 0` asks for the length, a buffer too small gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL` and writes nothing.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same index.
+ *
+ * # Safety
+ * `index` must be a live index; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_health_index_to_json(const struct TwinHealthIndex *index,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *out_len);
+
+/**
+ * Load a fitted index from `len` bytes of JSON. Corrupt JSON, another model, another
+ * version or an inconsistent index give `TWIN_RESULT_SERIALIZATION`; `*out` is then
+ * untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinHealthIndex *`.
+ */
+TwinResult twin_health_index_from_json(const char *json, size_t len, struct TwinHealthIndex **out);
+
+/**
+ * Save the fitted index to a file (`TWIN_RESULT_IO` if it cannot be written).
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same index.
+ *
+ * # Safety
+ * `index` must be a live index; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_health_index_save(const struct TwinHealthIndex *index,
+                                  const char *path,
+                                  size_t path_len);
+
+/**
+ * Load a fitted index from a file (`TWIN_RESULT_IO` if it cannot be read,
+ * `TWIN_RESULT_SERIALIZATION` if it is not a valid index).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` to a writable
+ * `TwinHealthIndex *`.
+ */
+TwinResult twin_health_index_load(const char *path, size_t path_len, struct TwinHealthIndex **out);
+
+/**
+ * Fit a Weibull distribution by maximum likelihood to `len` unit times: `times[i]` (> 0)
+ * is when unit `i` failed if `failed[i]` is non-zero, or when it was removed still running
+ * (a right-censored suspension) if `failed[i]` is 0. Settings as JSON merged over the
+ * defaults (`confidence` 0.9, `min_failures` 2, `fixed_shape` null).
+ *
+ * Errors: `times_len != failed_len`, a time that is not positive, fewer failures than
+ * `min_failures`, or failures all at the largest time give `TWIN_RESULT_INVALID_INPUT`;
+ * a NaN or infinite time `TWIN_RESULT_NON_FINITE`. On failure `*out` is untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `times` must point to `times_len` readable doubles, `failed` to `failed_len` readable
+ * bytes, `config_json` to `config_len` bytes (or NULL if 0); `out` to a writable
+ * `TwinWeibull *`.
+ */
+TwinResult twin_weibull_fit(const double *times,
+                            size_t times_len,
+                            const uint8_t *failed,
+                            size_t failed_len,
+                            const char *config_json,
+                            size_t config_len,
+                            struct TwinWeibull **out);
+
+/**
+ * A Weibull distribution with known `shape` and `scale` (both finite and positive; else
+ * `TWIN_RESULT_INVALID_INPUT` or `TWIN_RESULT_NON_FINITE`).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `out` must point to a writable `TwinWeibull *`.
+ */
+TwinResult twin_weibull_new(double shape, double scale, struct TwinWeibull **out);
+
+/**
+ * Free a Weibull distribution. `twin_weibull_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use it during or after this call.
+ *
+ * # Safety
+ * `weibull` must be NULL or a distribution from this library not yet freed.
+ */
+void twin_weibull_free(struct TwinWeibull *weibull);
+
+/**
+ * The parameters, MTBF, B10 life and fit summary, into `*out`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `out` must point to a writable `TwinWeibullParams`.
+ */
+TwinResult twin_weibull_params(const struct TwinWeibull *weibull, struct TwinWeibullParams *out);
+
+/**
+ * The reliability (survival probability) `R(t) = exp(-(t/λ)^k)` into `*out` (1 for
+ * `t <= 0`). A NaN or infinite `t` gives `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `out` must point to a writable `double`.
+ */
+TwinResult twin_weibull_reliability(const struct TwinWeibull *weibull, double t, double *out);
+
+/**
+ * The hazard rate `h(t) = (k/λ) (t/λ)^(k-1)` into `*out`. A NaN or infinite `t` gives
+ * `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `out` must point to a writable `double`.
+ */
+TwinResult twin_weibull_hazard(const struct TwinWeibull *weibull, double t, double *out);
+
+/**
+ * The probability of surviving `x` more given survival to age `t`, `R(t + x) / R(t)`,
+ * into `*out`. Negative `t` or `x` gives `TWIN_RESULT_INVALID_INPUT`, non-finite ones
+ * `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `out` must point to a writable `double`.
+ */
+TwinResult twin_weibull_conditional_reliability(const struct TwinWeibull *weibull,
+                                                double t,
+                                                double x,
+                                                double *out);
+
+/**
+ * The time by which a fraction `p` in (0, 1) has failed, `λ (-ln(1 - p))^(1/k)`, into
+ * `*out`; `p` outside (0, 1) gives `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `out` must point to a writable `double`.
+ */
+TwinResult twin_weibull_quantile(const struct TwinWeibull *weibull, double p, double *out);
+
+/**
+ * Save the distribution (and its fit summary) as JSON into `buf` (`"twin.weibull"`,
+ * versioned); `buf = NULL, cap = 0` asks for the length, a buffer too small gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL` and writes nothing.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `buf` must be NULL or point to `cap` writable bytes; `out_len`
+ * must point to a writable `size_t`.
+ */
+TwinResult twin_weibull_to_json(const struct TwinWeibull *weibull,
+                                char *buf,
+                                size_t cap,
+                                size_t *out_len);
+
+/**
+ * Load a distribution saved by `twin_weibull_to_json` from `len` bytes of JSON. Corrupt
+ * JSON, another model, another version or invalid parameters give
+ * `TWIN_RESULT_SERIALIZATION`; `*out` is then untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinWeibull *`.
+ */
+TwinResult twin_weibull_from_json(const char *json, size_t len, struct TwinWeibull **out);
+
+/**
+ * Save the distribution to a file (`TWIN_RESULT_IO` if it cannot be written).
+ *
+ * Thread safety: safe to call concurrently with other read-only calls.
+ *
+ * # Safety
+ * `weibull` must be live; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_weibull_save(const struct TwinWeibull *weibull, const char *path, size_t path_len);
+
+/**
+ * Load a distribution from a file (`TWIN_RESULT_IO` if it cannot be read,
+ * `TWIN_RESULT_SERIALIZATION` if it is not a valid saved Weibull).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` to a writable `TwinWeibull *`.
+ */
+TwinResult twin_weibull_load(const char *path, size_t path_len, struct TwinWeibull **out);
+
+/**
+ * Fit a RUL model of `kind` (a `TwinRulKind`) on run-to-failure histories in long format:
+ * row `i` is unit `unit_ids[i]` at cycle (time) `cycles[i]` with `n_signals` values
+ * `values[i * n_signals ..]` (row-major). Each unit's rows are contiguous, in increasing
+ * cycle order, and end at its failure. Settings as JSON merged over the kind's defaults
+ * (`NULL, 0`: defaults; for example `{"calibration": {"folds": 3}}`).
+ *
+ * Intervals are calibrated by split conformal prediction on held-out training units, so
+ * a 90% interval covers about 90% of true remaining lives. Fitting may use several
+ * threads (setting `calibration.threads`, 0 = all cores).
+ *
+ * Errors (`*out` then untouched): lengths that disagree (`ids_len != cycles_len`,
+ * `values_len != ids_len * n_signals`), too few units (at least 3 and as many as
+ * calibration folds) or cycles, non-contiguous units, non-increasing cycles, or invalid
+ * settings give `TWIN_RESULT_INVALID_INPUT`; a NaN or infinity `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `unit_ids` must point to `ids_len` readable `uint64_t`, `cycles` to `cycles_len` and
+ * `values` to `values_len` readable doubles; `config_json` to `config_len` bytes (or NULL
+ * if 0); `out` to a writable `TwinRulModel *`.
+ */
+TwinResult twin_rul_fit(uint32_t kind,
+                        const uint64_t *unit_ids,
+                        size_t ids_len,
+                        const double *cycles,
+                        size_t cycles_len,
+                        const double *values,
+                        size_t values_len,
+                        size_t n_signals,
+                        const char *config_json,
+                        size_t config_len,
+                        struct TwinRulModel **out);
+
+/**
+ * The complete default settings of a RUL model `kind` as JSON, into `buf` (NUL-terminated;
+ * `*out_len` gets the length without the NUL; `buf = NULL, cap = 0` asks for the length, a
+ * buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL`). Settings passed to
+ * `twin_rul_fit` merge over these; arrays (the ensemble's `components`) are replaced
+ * whole, so start from this text to change one component.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `buf` must be NULL or point to `cap` writable bytes; `out_len` to a writable `size_t`.
+ */
+TwinResult twin_rul_default_settings(uint32_t kind, char *buf, size_t cap, size_t *out_len);
+
+/**
+ * Free a RUL model. `twin_rul_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the model during or after this call.
+ *
+ * # Safety
+ * `model` must be NULL or a model from this library not yet freed.
+ */
+void twin_rul_free(struct TwinRulModel *model);
+
+/**
+ * The kind of a fitted RUL model, into `*out_kind`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `out_kind` must point to a writable `TwinRulKind`.
+ */
+TwinResult twin_rul_kind(const struct TwinRulModel *model, TwinRulKind *out_kind);
+
+/**
+ * The scores of the model's held-out predictions during fitting, into `*out`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `out` must point to a writable `TwinRulHeldOut`.
+ */
+TwinResult twin_rul_held_out(const struct TwinRulModel *model, struct TwinRulHeldOut *out);
+
+/**
+ * Predict the remaining useful life of one unit after the last of its `cycles_len`
+ * observed cycles: `cycles` increasing, `values` row-major `cycles_len × n_signals` with
+ * the signals of the training fleet in the same order. The prediction and its interval go
+ * to `*out`.
+ *
+ * Errors (`*out` then untouched): `values_len != cycles_len * n_signals`, no cycles,
+ * non-increasing cycles, or a signal count other than the training fleet's give
+ * `TWIN_RESULT_INVALID_INPUT`; a NaN or infinity `TWIN_RESULT_NON_FINITE`.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `cycles` must point to `cycles_len` and `values` to
+ * `values_len` readable doubles; `out` to a writable `TwinRulPrediction`.
+ */
+TwinResult twin_rul_predict(const struct TwinRulModel *model,
+                            const double *cycles,
+                            size_t cycles_len,
+                            const double *values,
+                            size_t values_len,
+                            size_t n_signals,
+                            struct TwinRulPrediction *out);
+
+/**
+ * Predict every unit of a fleet in long format (as `twin_rul_fit` takes it) after its
+ * last observed cycle; prediction `k` (units in order of appearance) goes to `out[k]` and
+ * `*out_len` gets the number of units.
+ *
+ * Errors as `twin_rul_predict`; `out_cap` smaller than the number of units gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`. On failure nothing is written.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * As `twin_rul_fit` for the inputs; `out` must be NULL (with `out_cap` 0) or point to
+ * `out_cap` writable `TwinRulPrediction`s; `out_len` to a writable `size_t`.
+ */
+TwinResult twin_rul_predict_fleet(const struct TwinRulModel *model,
+                                  const uint64_t *unit_ids,
+                                  size_t ids_len,
+                                  const double *cycles,
+                                  size_t cycles_len,
+                                  const double *values,
+                                  size_t values_len,
+                                  size_t n_signals,
+                                  struct TwinRulPrediction *out,
+                                  size_t out_cap,
+                                  size_t *out_len);
+
+/**
+ * Save the fitted model as JSON into `buf` (the Rust crate's `twin.rul.*` document,
+ * versioned); `buf = NULL, cap = 0` asks for the length, a buffer too small gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL` and writes nothing.
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_rul_to_json(const struct TwinRulModel *model,
+                            char *buf,
+                            size_t cap,
+                            size_t *out_len);
+
+/**
+ * Load a fitted RUL model from `len` bytes of JSON (the kind is read from the document).
+ * Corrupt JSON, another model, another format version or an inconsistent model give
+ * `TWIN_RESULT_SERIALIZATION`; `*out` is then untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinRulModel *`.
+ */
+TwinResult twin_rul_from_json(const char *json, size_t len, struct TwinRulModel **out);
+
+/**
+ * Save the fitted model to a file (`TWIN_RESULT_IO` if it cannot be written).
+ *
+ * Thread safety: safe to call concurrently with other read-only calls on the same model.
+ *
+ * # Safety
+ * `model` must be a live model; `path` must point to `path_len` readable bytes.
+ */
+TwinResult twin_rul_save(const struct TwinRulModel *model, const char *path, size_t path_len);
+
+/**
+ * Load a fitted RUL model from a file (`TWIN_RESULT_IO` if it cannot be read,
+ * `TWIN_RESULT_SERIALIZATION` if it is not a valid model).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `out` to a writable `TwinRulModel *`.
+ */
+TwinResult twin_rul_load(const char *path, size_t path_len, struct TwinRulModel **out);
 
 /**
  * One turn of a scan loop: ask `connection->poll` for up to `max_samples` samples,

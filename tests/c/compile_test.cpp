@@ -14,6 +14,11 @@ static_assert(std::is_same<std::underlying_type<TwinResult>::type, uint32_t>::va
               "TwinResult is a uint32_t enum in C++");
 static_assert(sizeof(TwinResult) == 4, "TwinResult is 4 bytes");
 static_assert(sizeof(TwinInsight) == 32, "TwinInsight has no hidden padding");
+static_assert(std::is_same<std::underlying_type<TwinDetectorKind>::type, uint32_t>::value &&
+                  std::is_same<std::underlying_type<TwinRulKind>::type, uint32_t>::value &&
+                  std::is_same<std::underlying_type<TwinFilterKind>::type, uint32_t>::value &&
+                  std::is_same<std::underlying_type<TwinTimeDomain>::type, uint32_t>::value,
+              "the analytics kinds are uint32_t enums in C++");
 
 struct SchemaDeleter {
     void operator()(TwinSchema *s) const { twin_schema_free(s); }
@@ -21,6 +26,37 @@ struct SchemaDeleter {
 struct TwinDeleter {
     void operator()(TwinTwin *t) const { twin_twin_free(t); }
 };
+struct DetectorDeleter {
+    void operator()(TwinDetector *d) const { twin_detector_free(d); }
+};
+struct WeibullDeleter {
+    void operator()(TwinWeibull *w) const { twin_weibull_free(w); }
+};
+
+// The analytics handles from C++: a detector scores a batch, a Weibull gives its MTBF.
+static bool analytics_from_cpp() {
+    TwinDetector *raw_detector = nullptr;
+    if (twin_detector_new(TWIN_DETECTOR_KIND_ENSEMBLE, nullptr, 0, &raw_detector) !=
+        TWIN_RESULT_OK) {
+        return false;
+    }
+    std::unique_ptr<TwinDetector, DetectorDeleter> detector(raw_detector);
+    double values[3] = {1.0, 2.0, 3.0};
+    TwinDetection out[3] = {};
+    if (twin_detector_update_batch(detector.get(), values, 3, out, 3) != TWIN_RESULT_OK ||
+        out[2].likelihood != 0.0) { // still warming up
+        return false;
+    }
+    TwinWeibull *raw_weibull = nullptr;
+    if (twin_weibull_new(1.0, 250.0, &raw_weibull) != TWIN_RESULT_OK) {
+        return false;
+    }
+    std::unique_ptr<TwinWeibull, WeibullDeleter> weibull(raw_weibull);
+    TwinWeibullParams p{};
+    // the exponential's MTBF is its scale
+    return twin_weibull_params(weibull.get(), &p) == TWIN_RESULT_OK && p.mtbf > 249.999999 &&
+           p.mtbf < 250.000001 && p.fitted == 0;
+}
 
 int main() {
     const std::string json =
@@ -48,6 +84,10 @@ int main() {
     double v = 0.0;
     if (r != TWIN_RESULT_OK || twin_twin_reported(twin.get(), 0, &v) != TWIN_RESULT_OK ||
         v != 1200.0) {
+        return 1;
+    }
+    if (!analytics_from_cpp()) {
+        std::fprintf(stderr, "analytics from C++ failed\n");
         return 1;
     }
     std::printf("compile_test: C++ sees libtwin %s\n", twin_version());

@@ -15,6 +15,9 @@
 //!   that returns `TWIN_RESULT_NULL_PARAMETER`.
 //! - Threads: a schema may be read by several threads at once; a twin may be used by one
 //!   thread at a time (and may move between threads); distinct handles are independent.
+//! - Every analytics model (detectors, features, health index, remaining life, state
+//!   estimation, Weibull) has its handle in [`analytics`], fitted on creation and saved as
+//!   the crate's versioned JSON.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -22,6 +25,7 @@
 mod macros;
 
 // Declaration order is the order of the header's sections (cbindgen follows it).
+pub mod analytics;
 pub mod connection;
 pub mod fleet;
 pub mod handle;
