@@ -62,6 +62,10 @@ fi
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p twin-ffi --locked
 ok "miri"
 
+step "fuzz: every cargo-fuzz target, 5,000 executions from the committed corpus"
+bash scripts/fuzz.sh 5000
+ok "fuzz"
+
 step "Python: pytest in target/py-venv"
 bash scripts/check-py.sh
 ok "Python"
