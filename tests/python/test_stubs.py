@@ -61,14 +61,17 @@ def test_stub_classes_match(name):
 
 
 def params(fn_node):
-    """(name, default) of each parameter but self; default is `inspect.Parameter.empty` if none."""
+    """(name, default) of each parameter but self (``*args`` and ``**kwargs`` included); default is `inspect.Parameter.empty` if none."""
     a = fn_node.args
     positional = a.posonlyargs + a.args
     defaults = [inspect.Parameter.empty] * (len(positional) - len(a.defaults)) + [
         ast.literal_eval(d) for d in a.defaults
     ]
     kw_defaults = [inspect.Parameter.empty if d is None else ast.literal_eval(d) for d in a.kw_defaults]
-    pairs = list(zip((p.arg for p in positional), defaults)) + list(zip((p.arg for p in a.kwonlyargs), kw_defaults))
+    pairs = list(zip((p.arg for p in positional), defaults))
+    pairs += [(a.vararg.arg, inspect.Parameter.empty)] if a.vararg else []
+    pairs += list(zip((p.arg for p in a.kwonlyargs), kw_defaults))
+    pairs += [(a.kwarg.arg, inspect.Parameter.empty)] if a.kwarg else []
     return [(n, d) for n, d in pairs if n not in ("self", "cls")]
 
 
