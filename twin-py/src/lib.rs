@@ -29,6 +29,8 @@ mod _twin {
         PyRobustZScore,
     };
     #[pymodule_export]
+    use crate::analytics::multivariate::{PyMahalanobisDetector, PyPcaDetector};
+    #[pymodule_export]
     use crate::digital_twin::PyTwin;
     #[pymodule_export]
     use crate::results::{PyCommand, PyIngestReport, PyInsight};

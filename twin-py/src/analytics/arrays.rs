@@ -85,7 +85,8 @@ pub(crate) fn matrix<'py>(
 ) -> PyResult<PyReadonlyArray2<'py, f64>> {
     if let Ok(a) = obj.cast::<PyArray2<f64>>() {
         if let Ok(ro) = a.try_readonly() {
-            if ro.as_slice().is_ok() {
+            // Row-major only: a Fortran-ordered array is contiguous too, but column-major.
+            if a.is_c_contiguous() && ro.as_slice().is_ok() {
                 return Ok(ro);
             }
         }
