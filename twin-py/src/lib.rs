@@ -29,7 +29,13 @@ mod _twin {
         PyRobustZScore,
     };
     #[pymodule_export]
+    use crate::analytics::features::{condition_features, PyBandEnergies, PyRollingFeatures};
+    #[pymodule_export]
+    use crate::analytics::health::PyHealthIndex;
+    #[pymodule_export]
     use crate::analytics::multivariate::{PyMahalanobisDetector, PyPcaDetector};
+    #[pymodule_export]
+    use crate::analytics::reliability::PyWeibull;
     #[pymodule_export]
     use crate::digital_twin::PyTwin;
     #[pymodule_export]

@@ -25,6 +25,7 @@ bad argument or sample are also ``ValueError``.
 
 from twin._twin import (
     DETACH_MIN_SAMPLES,
+    BandEnergies,
     ChannelFullError,
     Command,
     CommandSpec,
@@ -34,6 +35,7 @@ from twin._twin import (
     DuplicateError,
     EwmaDetector,
     HalfSpaceTrees,
+    HealthIndex,
     IngestReport,
     Insight,
     InvalidInputError,
@@ -46,6 +48,7 @@ from twin._twin import (
     PcaDetector,
     RateLimitedError,
     RobustZScore,
+    RollingFeatures,
     Schema,
     SchemaError,
     SerializationError,
@@ -55,11 +58,14 @@ from twin._twin import (
     TwinError,
     UnknownSignalError,
     VersionConflictError,
+    Weibull,
+    condition_features,
     __version__,
 )
 
 __all__ = [
     "DETACH_MIN_SAMPLES",
+    "BandEnergies",
     "ChannelFullError",
     "Command",
     "CommandSpec",
@@ -69,6 +75,7 @@ __all__ = [
     "DuplicateError",
     "EwmaDetector",
     "HalfSpaceTrees",
+    "HealthIndex",
     "IngestReport",
     "Insight",
     "InvalidInputError",
@@ -81,6 +88,7 @@ __all__ = [
     "PcaDetector",
     "RateLimitedError",
     "RobustZScore",
+    "RollingFeatures",
     "Schema",
     "SchemaError",
     "SerializationError",
@@ -90,5 +98,7 @@ __all__ = [
     "TwinError",
     "UnknownSignalError",
     "VersionConflictError",
+    "Weibull",
+    "condition_features",
     "__version__",
 ]

@@ -1,14 +1,20 @@
 //! The predictive-maintenance models of `twin::analytics`, fit from numpy and predicting
 //! to numpy.
 //!
-//! - [`detect`]: streaming detectors (`EwmaDetector`, `RobustZScore`, `Cusum`,
-//!   `PageHinkley`, `HalfSpaceTrees`, `DetectorEnsemble`).
-//! - [`multivariate`]: `PcaDetector`, `MahalanobisDetector`, fit on healthy data.
-//! - [`arrays`]: numpy inputs as read-only views, outputs without copies.
-//! - [`params`]: constructor keyword arguments as scikit-learn parameters.
+//! - Streaming detectors (`EwmaDetector`, `RobustZScore`, `Cusum`, `PageHinkley`,
+//!   `HalfSpaceTrees`, `DetectorEnsemble`) in [`detect`].
+//! - `PcaDetector` and `MahalanobisDetector`, fit on healthy data, in [`multivariate`].
+//! - `RollingFeatures`, `condition_features` and `BandEnergies` in [`features`].
+//! - `HealthIndex` in [`health`].
+//! - `Weibull` in [`reliability`].
+//! - numpy inputs as read-only views and outputs without copies in [`arrays`];
+//!   constructor keyword arguments as scikit-learn parameters in [`params`].
 
 pub mod arrays;
 pub mod detect;
+pub mod features;
+pub mod health;
 pub(crate) mod model;
 pub mod multivariate;
 pub mod params;
+pub mod reliability;
