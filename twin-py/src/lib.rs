@@ -37,6 +37,10 @@ mod _twin {
     #[pymodule_export]
     use crate::analytics::reliability::PyWeibull;
     #[pymodule_export]
+    use crate::analytics::rul::{
+        PyExponentialRul, PyRegressionRul, PyRulEnsemble, PySimilarityRul,
+    };
+    #[pymodule_export]
     use crate::digital_twin::PyTwin;
     #[pymodule_export]
     use crate::results::{PyCommand, PyIngestReport, PyInsight};

@@ -592,3 +592,164 @@ class Weibull:
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> Weibull: ...
+
+# ---------------------------------------------------------------------------- remaining useful life
+
+class RegressionRul:
+    """RUL by gradient-boosted trees or ridge on window features, with a conformal interval."""
+
+    def __init__(
+        self,
+        *,
+        learner: str = "boosting",
+        cap: float = 125.0,
+        window: int = 30,
+        smoothing: float = 0.1,
+        recent: int = 0,
+        spread: bool = False,
+        history: bool = False,
+        age: bool = True,
+        n_trees: int = 300,
+        learning_rate: float = 0.05,
+        max_depth: int = 5,
+        min_samples_leaf: int = 20,
+        subsample: float = 0.8,
+        colsample: float = 0.8,
+        max_bins: int = 64,
+        tree_seed: int = 0,
+        alpha: float = 1.0,
+        level: float = 0.9,
+        bins: int = 4,
+        min_per_bin: int = 40,
+        folds: int = 5,
+        stride: int = 1,
+        min_history: int = 10,
+        per_unit: bool = True,
+        seed: int = 0,
+        threads: int = 0,
+    ) -> None: ...
+    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
+    def predict_interval(
+        self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    @property
+    def held_out_(self) -> dict[str, float]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> Self: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, json: str) -> Self: ...
+    @property
+    def dropped_signals_(self) -> list[int]: ...
+
+class SimilarityRul:
+    """Similarity-based RUL against a fleet's run-to-failure library, with a conformal interval."""
+
+    def __init__(
+        self,
+        *,
+        cap: float = 125.0,
+        smoothing: float = 0.1,
+        indicator_alpha: float = 1.0,
+        window: int = 30,
+        neighbours: int = 10,
+        bandwidth: float = 1.0,
+        level: float = 0.9,
+        bins: int = 4,
+        min_per_bin: int = 40,
+        folds: int = 5,
+        stride: int = 1,
+        min_history: int = 10,
+        per_unit: bool = True,
+        seed: int = 0,
+        threads: int = 0,
+    ) -> None: ...
+    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
+    def predict_interval(
+        self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    @property
+    def held_out_(self) -> dict[str, float]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> Self: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, json: str) -> Self: ...
+
+class ExponentialRul:
+    """RUL from an exponential degradation model with a Bayesian update, with a conformal interval."""
+
+    def __init__(
+        self,
+        *,
+        cap: float = 125.0,
+        smoothing: float = 0.1,
+        indicator_alpha: float = 1.0,
+        onset: float = 0.1,
+        phi: Optional[float] = None,
+        threshold: Optional[float] = None,
+        horizon: Optional[float] = None,
+        level: float = 0.9,
+        bins: int = 4,
+        min_per_bin: int = 40,
+        folds: int = 5,
+        stride: int = 1,
+        min_history: int = 10,
+        per_unit: bool = True,
+        seed: int = 0,
+        threads: int = 0,
+    ) -> None: ...
+    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
+    def predict_interval(
+        self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    @property
+    def held_out_(self) -> dict[str, float]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> Self: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, json: str) -> Self: ...
+
+class RulEnsemble:
+    """Stacked RUL models with weights chosen on out-of-fold predictions and one conformal interval."""
+
+    def __init__(
+        self,
+        *,
+        members: Sequence[Union[str,
+        RegressionRul,
+        SimilarityRul,
+        ExponentialRul]] = ("boosting",
+        "ridge",
+        "similarity",
+        "exponential"),
+        cap: float = 125.0,
+        grid: int = 20,
+        level: float = 0.9,
+        bins: int = 4,
+        min_per_bin: int = 40,
+        folds: int = 5,
+        stride: int = 1,
+        min_history: int = 10,
+        per_unit: bool = True,
+        seed: int = 0,
+        threads: int = 0,
+    ) -> None: ...
+    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
+    def predict_interval(
+        self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    @property
+    def held_out_(self) -> dict[str, float]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> Self: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, json: str) -> Self: ...
+    @property
+    def weights_(self) -> list[float]: ...

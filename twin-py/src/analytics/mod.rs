@@ -6,6 +6,7 @@
 //! - `PcaDetector` and `MahalanobisDetector`, fit on healthy data, in [`multivariate`].
 //! - `RollingFeatures`, `condition_features` and `BandEnergies` in [`features`].
 //! - `HealthIndex` in [`health`].
+//! - `RegressionRul`, `SimilarityRul`, `ExponentialRul` and `RulEnsemble` in [`rul`].
 //! - `Weibull` in [`reliability`].
 //! - numpy inputs as read-only views and outputs without copies in [`arrays`];
 //!   constructor keyword arguments as scikit-learn parameters in [`params`].
@@ -18,3 +19,4 @@ pub(crate) mod model;
 pub mod multivariate;
 pub mod params;
 pub mod reliability;
+pub mod rul;
