@@ -38,11 +38,13 @@ def test_cmapss_fd001_quick_boosting_meets_its_bounds():
     assert rul.shape == (100,) and (lower <= rul).all() and (rul <= upper).all() and (lower >= 0).all()
     rmse = float(np.sqrt(np.mean((rul - truth) ** 2)))
     coverage = float(np.mean((lower <= truth) & (truth <= upper)))
-    # The Rust test's bounds for this configuration (BENCHMARKS.md: the full configuration
-    # reaches RMSE 11.39, PHM08 199, coverage 92%).
-    assert rmse < 13.0, rmse
-    assert phm08(rul, truth) < 400.0
-    assert coverage >= 0.85, coverage
+    # The Rust test of the same configuration (tests/rul.rs,
+    # cmapss_fd001_quick_boosting_meets_its_bounds) prints RMSE 12.10, PHM08 277.2,
+    # coverage 0.92: the binding gives the same model. (BENCHMARKS.md: the full
+    # configuration reaches RMSE 11.39, PHM08 199, coverage 92%.)
+    assert abs(rmse - 12.10) < 0.005, rmse
+    assert abs(phm08(rul, truth) - 277.2) < 0.05
+    assert coverage == 0.92
     assert model.held_out_["rmse_capped"] < 11.0
     assert np.array_equal(model.predict(Xt, ut, ct), rul)
     # Times default to 1, 2, ... per unit, which is what the files hold.

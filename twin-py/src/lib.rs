@@ -29,6 +29,11 @@ mod _twin {
         PyRobustZScore,
     };
     #[pymodule_export]
+    use crate::analytics::estimate::{
+        PyBatteryCircuit, PyKalmanFilter, PyLinearModel, PyParticleFilter, PyStateModel,
+        PyUnscentedKalmanFilter,
+    };
+    #[pymodule_export]
     use crate::analytics::features::{condition_features, PyBandEnergies, PyRollingFeatures};
     #[pymodule_export]
     use crate::analytics::health::PyHealthIndex;

@@ -7,12 +7,15 @@
 //! - `RollingFeatures`, `condition_features` and `BandEnergies` in [`features`].
 //! - `HealthIndex` in [`health`].
 //! - `RegressionRul`, `SimilarityRul`, `ExponentialRul` and `RulEnsemble` in [`rul`].
+//! - `LinearModel`, `BatteryCircuit`, `StateModel` (Python callables), `KalmanFilter`,
+//!   `UnscentedKalmanFilter`, `ParticleFilter` and Monte Carlo prognosis in [`estimate`].
 //! - `Weibull` in [`reliability`].
 //! - numpy inputs as read-only views and outputs without copies in [`arrays`];
 //!   constructor keyword arguments as scikit-learn parameters in [`params`].
 
 pub mod arrays;
 pub mod detect;
+pub mod estimate;
 pub mod features;
 pub mod health;
 pub(crate) mod model;
