@@ -165,8 +165,10 @@ def test_health_index_labelled_fit_errors_and_persistence():
     assert hi.predict_unclamped([[5.0, 10.0]])[0] < 0.0
     with pytest.raises(twin.InvalidInputError, match="not fitted"):
         twin.HealthIndex().predict([[1.0, 2.0]])
-    with pytest.raises(twin.InvalidInputError, match="labels must be 1"):
+    with pytest.raises(twin.InvalidInputError, match="outside"):
         twin.HealthIndex().fit(healthy + failed, [2] * 12)
+    with pytest.raises(twin.InvalidInputError, match="rows at 1"):
+        twin.HealthIndex().fit(healthy + failed, [0.5] * 12)
     X, g, frac = runs(3, 4)
     with pytest.raises(twin.InvalidInputError):
         twin.HealthIndex().fit(X[:3])
@@ -190,5 +192,16 @@ def test_health_index_labelled_fit_errors_and_persistence():
         twin.HealthIndex.from_json(hi.to_json().replace('"version":1', '"version":7'))
     # R² against the remaining-life fraction: the index tracks it.
     assert hi.score(X, frac) > 0.6
+    # Targets in [0, 1]: features linear in the health plus noise, with rows at exactly 1
+    # and 0 to anchor the scale. The fit is a scikit-learn regressor scored by R².
+    rng = np.random.default_rng(12)
+    y = np.r_[np.ones(20), np.zeros(20), rng.uniform(0, 1, 560)]
+    Xh = np.c_[3.0 - 2.0 * y, 10.0 + 5.0 * y, rng.normal(size=600)] + 0.05 * rng.standard_normal((600, 3))
+    fitted = twin.HealthIndex(ridge=1e-3).fit(Xh, y)
+    assert fitted.score(Xh, y) > 0.99
+    sk = pytest.importorskip("sklearn.model_selection")
+    order = np.r_[np.arange(0, 600, 3), np.arange(1, 600, 3), np.arange(2, 600, 3)]  # anchors in every fold
+    scores = sk.cross_val_score(twin.HealthIndex(ridge=1e-3), Xh[order], y[order], cv=3)
+    assert scores.min() > 0.98, scores
     base = pytest.importorskip("sklearn.base")
     assert base.clone(hi).get_params() == {"method": "regression", "ridge": 0.5, "healthy_fraction": 0.1, "failed_fraction": 0.05}

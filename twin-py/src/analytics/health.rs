@@ -109,9 +109,11 @@ fn split_runs(x: &Array2<f64>, groups: &[f64]) -> PyResult<Vec<Array2<f64>>> {
 ///
 /// Fit on run-to-failure histories (``fit(X, groups=run_ids)``, each run's rows
 /// contiguous and in time order, the last at failure: the first ``healthy_fraction`` of a
-/// run is taken as healthy, the last ``failed_fraction`` as failed), or on labelled
-/// examples (``fit(X, y)`` with ``y`` 1 for healthy and 0 for failed rows). Without
-/// ``groups`` or ``y``, ``X`` is one run.
+/// run is taken as healthy, the last ``failed_fraction`` as failed), or on rows with a
+/// known health target (``fit(X, y)``, ``y`` in [0, 1]: 1 healthy, 0 failed, values
+/// between, such as a remaining-life fraction, learnt by the regression; rows at 1 and at
+/// 0 must both be present). Without ``groups`` or ``y``, ``X`` is one run. With ``y`` it
+/// is a scikit-learn regressor: ``cross_val_score(HealthIndex(), X, y)`` scores R².
 ///
 /// >>> import numpy as np, twin
 /// >>> healthy = [[1.0, 10.0], [1.1, 10.2], [0.9, 9.9], [1.0, 10.1], [1.05, 10.0], [0.95, 9.8]]
@@ -137,8 +139,8 @@ impl PyHealthIndex {
         Ok(PyHealthIndex { model })
     }
 
-    /// Fit on run-to-failure histories (``groups``: a run id per row) or labelled rows
-    /// (``y``: 1 healthy, 0 failed), with the GIL released. Returns ``self``.
+    /// Fit on run-to-failure histories (``groups``: a run id per row) or rows with health
+    /// targets (``y`` in [0, 1]), with the GIL released. Returns ``self``.
     #[pyo3(signature = (x, y=None, *, groups=None))]
     fn fit<'py>(
         mut slf: PyRefMut<'py, Self>,
@@ -158,29 +160,8 @@ impl PyHealthIndex {
             }
             (Some(y), None) => {
                 let yro = arrays::vector("y", y)?;
-                let labels = arrays::slice("y", &yro)?;
-                if labels.len() != data.nrows() {
-                    return Err(invalid_input(format!(
-                        "y has {} labels for {} rows of X",
-                        labels.len(),
-                        data.nrows()
-                    )));
-                }
-                if let Some((i, v)) = labels
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| **v != 0.0 && **v != 1.0)
-                {
-                    return Err(invalid_input(format!(
-                        "y[{i}] = {v}: labels must be 1 (healthy) or 0 (failed)"
-                    )));
-                }
-                let pick = |want: f64| -> Vec<usize> {
-                    (0..labels.len()).filter(|&i| labels[i] == want).collect()
-                };
-                let healthy = data.select(ndarray::Axis(0), &pick(1.0));
-                let failed = data.select(ndarray::Axis(0), &pick(0.0));
-                py.detach(move || config.fit_labelled(&healthy, &failed))
+                let target = arrays::slice("y", &yro)?.to_vec();
+                py.detach(move || config.fit_targets(&data, &target))
             }
             (None, g) => {
                 let runs = match g {
