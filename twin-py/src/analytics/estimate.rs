@@ -1004,6 +1004,17 @@ filter_class!(PyKalmanFilter, "KalmanFilter", {
 
 /// The unscented Kalman filter (scaled sigma points, ``alpha``, ``beta``, ``kappa``), for a
 /// ``LinearModel``, the ``BatteryCircuit`` or a ``StateModel`` of Python callables.
+///
+/// >>> import numpy as np, twin
+/// >>> b = twin.BatteryCircuit(process_noise=[0.25] * 4, measurement_noise=[2.0, 0.02])
+/// >>> clean, x, z = twin.BatteryCircuit(), b.initial_state(), []
+/// >>> for _ in range(100):
+/// ...     x = clean.step(x, [2.0], 1.0)
+/// ...     z.append(clean.output(x, [2.0]))
+/// >>> ukf = twin.UnscentedKalmanFilter(b, b.initial_state(), np.diag([0.01, 1.0, 0.01, 0.01]))
+/// >>> means = ukf.run([[2.0]], 1.0, np.array(z))   # one row of inputs: constant 2 A
+/// >>> means.shape, bool(abs(ukf.mean[1] - x[1]) < 5.0)   # the charge qb, in coulombs
+/// ((100, 4), True)
 #[pyclass(name = "UnscentedKalmanFilter", module = "twin")]
 pub struct PyUnscentedKalmanFilter {
     filter: Filter,
@@ -1066,6 +1077,14 @@ filter_class!(PyUnscentedKalmanFilter, "UnscentedKalmanFilter", {
 /// The particle filter (systematic resampling when the effective sample size falls below
 /// ``resample_threshold`` × ``particles``; seeded), for a ``LinearModel``, the
 /// ``BatteryCircuit`` or a ``StateModel`` of Python callables.
+///
+/// >>> import numpy as np, twin
+/// >>> walk = twin.LinearModel(transition=[[1.0]], observation=[[1.0]],
+/// ...                         process_noise=[[0.01]], measurement_noise=[[0.25]])
+/// >>> pf = twin.ParticleFilter(walk, [0.0], [[4.0]], particles=2000, seed=1)
+/// >>> _ = pf.run(np.zeros((1, 0)), 1.0, np.full((50, 1), 3.0))
+/// >>> bool(abs(pf.mean[0] - 3.0) < 0.1)
+/// True
 #[pyclass(name = "ParticleFilter", module = "twin")]
 pub struct PyParticleFilter {
     filter: Filter,
@@ -1110,12 +1129,12 @@ filter_class!(PyParticleFilter, "ParticleFilter", {
 
     /// The effective sample size of the weights.
     #[getter]
-    fn effective_sample_size(&self) -> f64 {
+    fn effective_sample_size(&self) -> PyResult<f64> {
         match &self.filter.inner {
-            AnyFilter::PfLinear(f) => f.effective_sample_size(),
-            AnyFilter::PfBattery(f) => f.effective_sample_size(),
-            AnyFilter::PfPy(f) => f.effective_sample_size(),
-            _ => f64::NAN,
+            AnyFilter::PfLinear(f) => Ok(f.effective_sample_size()),
+            AnyFilter::PfBattery(f) => Ok(f.effective_sample_size()),
+            AnyFilter::PfPy(f) => Ok(f.effective_sample_size()),
+            _ => Err(crate::errors::twin_error("not a particle filter")),
         }
     }
 

@@ -585,6 +585,17 @@ impl RulKind for SimilarityKind {
 /// trajectory (the last ``window`` rows) is matched against every library unit's; the RUL
 /// is the kernel-weighted distribution (bandwidth ``bandwidth``) of the ``neighbours``
 /// best matches' remaining lives, with a conformal interval.
+///
+/// >>> import numpy as np, twin
+/// >>> rng = np.random.default_rng(0)
+/// >>> lives = rng.integers(80, 160, 20)
+/// >>> ids = np.repeat(np.arange(20), lives)
+/// >>> rul = np.concatenate([np.arange(n)[::-1] for n in lives])
+/// >>> X = np.c_[np.exp(-rul / 30.0), 2 * np.exp(-rul / 30.0)] + 0.02 * rng.standard_normal((len(ids), 2))
+/// >>> m = twin.SimilarityRul(cap=60.0, folds=3, window=15).fit(X, ids)
+/// >>> r, lo, hi = m.predict_interval(X[ids == 0][:-40], ids[ids == 0][:-40])   # 40 cycles left
+/// >>> bool(lo[0] <= r[0] <= hi[0] and abs(r[0] - 40.0) < 20.0)
+/// True
 #[pyclass(name = "SimilarityRul", module = "twin")]
 pub struct PySimilarityRul {
     rul: Rul<SimilarityKind>,
@@ -665,6 +676,17 @@ impl RulKind for ExponentialKind {
 /// history, and the RUL is the predictive time to the failure threshold (``phi``,
 /// ``threshold`` and ``horizon`` are estimated from the fleet when ``None``), with a
 /// conformal interval.
+///
+/// >>> import numpy as np, twin
+/// >>> rng = np.random.default_rng(0)
+/// >>> lives = rng.integers(80, 160, 20)
+/// >>> ids = np.repeat(np.arange(20), lives)
+/// >>> rul = np.concatenate([np.arange(n)[::-1] for n in lives])
+/// >>> X = np.c_[np.exp(-rul / 30.0), 2 * np.exp(-rul / 30.0)] + 0.02 * rng.standard_normal((len(ids), 2))
+/// >>> m = twin.ExponentialRul(cap=60.0, folds=3).fit(X, ids)
+/// >>> r, lo, hi = m.predict_interval(X[ids == 0][:-40], ids[ids == 0][:-40])   # 40 cycles left
+/// >>> bool(lo[0] <= r[0] <= hi[0] and abs(r[0] - 40.0) < 20.0)
+/// True
 #[pyclass(name = "ExponentialRul", module = "twin")]
 pub struct PyExponentialRul {
     rul: Rul<ExponentialKind>,
@@ -838,6 +860,17 @@ fn split_members<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Members<'
 /// the stacked prediction. ``members`` are model names (``"boosting"``, ``"ridge"``,
 /// ``"similarity"``, ``"exponential"``, each with default settings) or model objects
 /// (their settings are used).
+///
+/// >>> import numpy as np, twin
+/// >>> rng = np.random.default_rng(0)
+/// >>> lives = rng.integers(80, 160, 20)
+/// >>> ids = np.repeat(np.arange(20), lives)
+/// >>> rul = np.concatenate([np.arange(n)[::-1] for n in lives])
+/// >>> X = np.c_[np.exp(-rul / 30.0), 2 * np.exp(-rul / 30.0)] + 0.02 * rng.standard_normal((len(ids), 2))
+/// >>> m = twin.RulEnsemble(members=['ridge', 'similarity'], cap=60.0, folds=3).fit(X, ids)
+/// >>> r, lo, hi = m.predict_interval(X[ids == 0][:-40], ids[ids == 0][:-40])   # 40 cycles left
+/// >>> bool(lo[0] <= r[0] <= hi[0] and abs(r[0] - 40.0) < 20.0)
+/// True
 #[pyclass(name = "RulEnsemble", module = "twin")]
 pub struct PyRulEnsemble {
     rul: Rul<EnsembleKind>,
