@@ -116,3 +116,11 @@ def test_params_of_multivariate_detectors():
         twin.PcaDetector(n_components=0)
     rng = np.random.default_rng(0)
     assert twin.PcaDetector(n_components=3).fit(two_factor(rng, 500)).n_components_ == 3
+
+
+def test_importing_twin_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys, twin; twin.PcaDetector().get_params(); assert 'sklearn' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,6 +21,18 @@ and flags anomalies with an EWMA monitor, and validates commands before they can
 
 Times are integer nanoseconds. Every error is a :class:`TwinError`; the ones caused by a
 bad argument or sample are also ``ValueError``.
+
+The analytics models are classes fit from numpy and predicting to numpy: streaming
+detectors (:class:`EwmaDetector`, :class:`RobustZScore`, :class:`Cusum`,
+:class:`PageHinkley`, :class:`HalfSpaceTrees`, :class:`DetectorEnsemble`), multivariate
+detectors (:class:`PcaDetector`, :class:`MahalanobisDetector`), condition features
+(:class:`RollingFeatures`, :func:`condition_features`, :class:`BandEnergies`), the
+:class:`HealthIndex`, remaining useful life (:class:`RegressionRul`,
+:class:`SimilarityRul`, :class:`ExponentialRul`, :class:`RulEnsemble`), state estimation
+and prognosis (:class:`LinearModel`, :class:`BatteryCircuit`, :class:`StateModel`,
+:class:`KalmanFilter`, :class:`UnscentedKalmanFilter`, :class:`ParticleFilter`) and
+reliability (:class:`Weibull`). They follow scikit-learn's conventions without importing
+it, and pickle through their versioned JSON.
 """
 
 from twin._twin import (
