@@ -41,6 +41,8 @@ def test_stub_names_are_the_module_names():
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             stubbed.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef):
+            stubbed.add(node.name)
     runtime = {n for n in dir(_twin) if not n.startswith("_")} | {"__version__"}
     assert stubbed == runtime
     assert set(twin.__all__) == runtime
@@ -61,14 +63,17 @@ def test_stub_classes_match(name):
 
 
 def params(fn_node):
-    """(name, default) of each parameter but self; default is `inspect.Parameter.empty` if none."""
+    """(name, default) of each parameter but self (``*args`` and ``**kwargs`` included); default is `inspect.Parameter.empty` if none."""
     a = fn_node.args
     positional = a.posonlyargs + a.args
     defaults = [inspect.Parameter.empty] * (len(positional) - len(a.defaults)) + [
         ast.literal_eval(d) for d in a.defaults
     ]
     kw_defaults = [inspect.Parameter.empty if d is None else ast.literal_eval(d) for d in a.kw_defaults]
-    pairs = list(zip((p.arg for p in positional), defaults)) + list(zip((p.arg for p in a.kwonlyargs), kw_defaults))
+    pairs = list(zip((p.arg for p in positional), defaults))
+    pairs += [(a.vararg.arg, inspect.Parameter.empty)] if a.vararg else []
+    pairs += list(zip((p.arg for p in a.kwonlyargs), kw_defaults))
+    pairs += [(a.kwarg.arg, inspect.Parameter.empty)] if a.kwarg else []
     return [(n, d) for n, d in pairs if n not in ("self", "cls")]
 
 
@@ -89,3 +94,14 @@ def test_stub_signatures_match(name):
             pytest.fail(f"{name}.{member} has no runtime signature")
         runtime = [(p.name, p.default) for p in sig.parameters.values() if p.name not in ("self", "cls")]
         assert runtime == params(node), f"{name}.{member}"
+
+
+def stub_functions():
+    return {n.name: n for n in stub_tree().body if isinstance(n, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize("name", sorted(stub_functions()))
+def test_stub_function_signatures_match(name):
+    sig = inspect.signature(getattr(_twin, name))
+    runtime = [(p.name, p.default) for p in sig.parameters.values()]
+    assert runtime == params(stub_functions()[name]), name

@@ -5,10 +5,12 @@
 //! - [`digital_twin`]: `Twin`, with single-sample and zero-copy numpy batch ingest.
 //! - [`results`]: `IngestReport`, `Insight`, `Command`.
 //! - [`columns`]: how numpy arrays become batch columns (borrowed or converted).
+//! - [`analytics`]: detectors, features, health, RUL, estimation and reliability models.
 //! - [`errors`]: `TwinError` and one subclass per [`twin::ErrorKind`].
 
 use pyo3::prelude::*;
 
+pub mod analytics;
 pub mod columns;
 pub mod digital_twin;
 pub mod errors;
@@ -21,6 +23,28 @@ pub mod schema;
 mod _twin {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::analytics::detect::{
+        PyCusum, PyDetectorEnsemble, PyEwmaDetector, PyHalfSpaceTrees, PyPageHinkley,
+        PyRobustZScore,
+    };
+    #[pymodule_export]
+    use crate::analytics::estimate::{
+        PyBatteryCircuit, PyKalmanFilter, PyLinearModel, PyParticleFilter, PyStateModel,
+        PyUnscentedKalmanFilter,
+    };
+    #[pymodule_export]
+    use crate::analytics::features::{condition_features, PyBandEnergies, PyRollingFeatures};
+    #[pymodule_export]
+    use crate::analytics::health::PyHealthIndex;
+    #[pymodule_export]
+    use crate::analytics::multivariate::{PyMahalanobisDetector, PyPcaDetector};
+    #[pymodule_export]
+    use crate::analytics::reliability::PyWeibull;
+    #[pymodule_export]
+    use crate::analytics::rul::{
+        PyExponentialRul, PyRegressionRul, PyRulEnsemble, PySimilarityRul,
+    };
     #[pymodule_export]
     use crate::digital_twin::PyTwin;
     #[pymodule_export]

@@ -253,6 +253,52 @@ impl HealthIndex {
         self.fit_inner(&x, target, &healthy_idx, &failed_idx)
     }
 
+    /// Fit on rows with a known health target in [0, 1] (1 like new, 0 failed), such as
+    /// a remaining-life fraction: the regression learns the targets, and the rows at 1
+    /// and at 0 anchor the scale (both must be present). Labels of only 0 and 1 make it
+    /// [`fit_labelled`](Self::fit_labelled) on the same rows.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use twin::analytics::health::HealthIndex;
+    /// let x = array![[1.0], [1.2], [1.5], [2.0], [2.4], [3.0], [1.1], [1.6], [2.5], [2.9], [1.0], [3.1]];
+    /// let y = [1.0, 0.9, 0.75, 0.5, 0.3, 0.0, 0.95, 0.7, 0.25, 0.05, 1.0, 0.0];
+    /// let hi = HealthIndex::default().fit_targets(&x, &y)?;
+    /// assert!((hi.predict(&[2.0])? - 0.5).abs() < 0.05);
+    /// assert!(HealthIndex::default().fit_targets(&x, &[0.5; 12]).is_err());
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn fit_targets(&self, x: &Array2<f64>, health: &[f64]) -> Result<FittedHealthIndex> {
+        self.validate()?;
+        if health.len() != x.nrows() {
+            return Err(Error::InvalidInput(format!(
+                "{} health targets for {} rows",
+                health.len(),
+                x.nrows()
+            )));
+        }
+        if let Some((i, v)) = health.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFinite(format!("health target {i} ({v})")));
+        }
+        if let Some((i, v)) = health
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(0.0..=1.0).contains(*v))
+        {
+            return Err(Error::InvalidInput(format!(
+                "health target {i} is {v}, outside [0, 1]"
+            )));
+        }
+        let healthy: Vec<usize> = (0..health.len()).filter(|&i| health[i] == 1.0).collect();
+        let failed: Vec<usize> = (0..health.len()).filter(|&i| health[i] == 0.0).collect();
+        if healthy.is_empty() || failed.is_empty() {
+            return Err(Error::InvalidInput(
+                "health targets need rows at 1 (healthy) and rows at 0 (failed)".into(),
+            ));
+        }
+        self.fit_inner(x, Array1::from(health.to_vec()), &healthy, &failed)
+    }
+
     fn fit_inner(
         &self,
         x: &Array2<f64>,
