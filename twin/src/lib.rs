@@ -16,6 +16,7 @@ pub mod sample;
 pub mod schema;
 pub mod state;
 pub mod twin;
+pub mod whatif;
 
 pub use crate::command::{AuditEntry, Command, CommandGate, Outcome};
 pub use crate::error::{Error, ErrorKind, Result};

@@ -452,6 +452,27 @@ impl Twin {
         self.model.as_deref()
     }
 
+    /// Run the twin's digital model forward under a what-if scenario, from its current
+    /// estimate, without touching the twin (see [`crate::whatif`]).
+    ///
+    /// Errors: the twin has no model or its model cannot run forward
+    /// ([`Error::InvalidInput`]), and every error of [`crate::whatif::run`].
+    pub fn what_if(
+        &self,
+        scenario: &crate::whatif::Scenario,
+    ) -> Result<crate::whatif::WhatIfResult> {
+        let model = self.model.as_deref().ok_or_else(|| {
+            Error::InvalidInput("the twin has no digital model to run a what-if on".into())
+        })?;
+        let fm = model.forward().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "model {} cannot run what-if scenarios",
+                model.name()
+            ))
+        })?;
+        crate::whatif::run(fm.as_ref(), scenario)
+    }
+
     /// Names of the analytics engines, in order.
     pub fn engine_names(&self) -> Vec<&str> {
         self.engines.iter().map(|e| e.name()).collect()
