@@ -12,6 +12,7 @@ pub mod error;
 #[cfg(feature = "columnar")]
 pub mod export;
 pub mod model;
+pub mod physics;
 pub mod sample;
 pub mod schema;
 pub mod state;

@@ -10,6 +10,8 @@ use crate::sample::BatchRef;
 use crate::schema::Schema;
 use crate::whatif::ForwardModel;
 
+pub use crate::physics::{BatteryModel, PumpModel, ThermalModel, WindTurbineModel};
+
 /// A virtual replica of an asset.
 ///
 /// It assimilates observations as they arrive, applies the commands sent to the asset, and
@@ -180,12 +182,12 @@ impl ForwardModel for ConveyorForward {
     fn noise_dims(&self) -> usize {
         1
     }
-    fn step(&self, p: &[f64], x: &mut [f64], u: &[f64], dt_s: f64, z: &[f64]) {
+    fn step(&self, p: &[f64], x: &mut [f64], u: &[f64], dt_s: f64, z: &[f64], scale: f64) {
         let c = &self.config;
         let l = u[0].max(0.0) / c.nominal_load;
         let v = u[1].max(0.0) / c.nominal_speed;
         let g = p[0] * l * l.sqrt() * v * v * (1.0 + 2.0 * x[0]);
-        let noise = 1.0 + self.uncertainty.process_sd * (3600.0 / dt_s).sqrt() * z[0];
+        let noise = 1.0 + self.uncertainty.process_sd * (3600.0 / dt_s).sqrt() * scale * z[0];
         x[0] = (x[0] + g * dt_s * noise.max(0.0)).min(1.0);
     }
     fn failed(&self, x: &[f64], _u: &[f64]) -> bool {

@@ -103,19 +103,26 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
     let time_of = |k: usize| (k as f64 * dt).min(horizon);
 
     // Inputs for every step, evaluated once: row k holds the inputs over [t_k, t_k+1).
-    let mut u0 = vec![0.0; nu];
-    model.current_inputs(&mut u0);
+    let naux = model.aux_dims();
+    let width = nu + naux;
+    let mut u0 = vec![0.0; width];
+    model.current_inputs(&mut u0[..nu]);
     let mut profiles = Vec::with_capacity(scenario.inputs.len());
     for (name, profile) in &scenario.inputs {
         profiles.push((position(inputs, name, "input", model.name())?, profile));
     }
-    let mut u_all = Vec::with_capacity(n_steps.max(1) * nu);
+    let mut u_all = Vec::with_capacity(n_steps.max(1) * width);
     for k in 0..n_steps {
         let t = time_of(k);
         let row = u_all.len();
         u_all.extend_from_slice(&u0);
         for (j, profile) in &profiles {
             u_all[row + j] = profile.value_at(t);
+        }
+        if naux > 0 && row >= width && u_all[row - width..row - naux] == u_all[row..row + nu] {
+            u_all.copy_within(row - naux..row, row + nu);
+        } else {
+            model.prepare(&mut u_all[row..row + width]);
         }
     }
     if let Some(v) = u_all.iter().find(|v| !v.is_finite()) {
@@ -161,7 +168,7 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
     let mut p_init = vec![0.0; np];
     model.initial_state(&mut x_init);
     model.parameters(&mut p_init);
-    let first_u = &u_all[..nu];
+    let first_u = &u_all[..width];
     let mut n_alive = 0;
     for i in 0..paths {
         let mut rng = ChaCha8Rng::seed_from_u64(mc.seed);
@@ -227,7 +234,7 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
     let mut next_fault = 0;
     let process = mc.process_noise;
     for k in 0..n_steps {
-        let u = &u_all[k * nu..(k + 1) * nu];
+        let u = &u_all[k * width..(k + 1) * width];
         while next_fault < faults.len() && faults[next_fault].0 == k {
             let f = faults[next_fault].1;
             next_fault += 1;
@@ -249,12 +256,11 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
                 if process > 0.0 {
                     let rng = &mut rngs[i];
                     for v in z.iter_mut() {
-                        let d: f64 = StandardNormal.sample(rng);
-                        *v = d * process;
+                        *v = StandardNormal.sample(rng);
                     }
                 }
                 let xi = &mut x[i * ns..(i + 1) * ns];
-                model.step(&p[i * np..(i + 1) * np], xi, u, step_dt, &z);
+                model.step(&p[i * np..(i + 1) * np], xi, u, step_dt, &z, process);
                 if model.failed(xi, u) {
                     ttf[i] = t_end;
                     alive[i] = false;

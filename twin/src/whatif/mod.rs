@@ -64,11 +64,21 @@ pub trait ForwardModel: Send + Sync {
     /// Draw one path's parameters and initial state: `z` holds standard normals already
     /// multiplied by the parameter-uncertainty scale (zeros give the nominal path).
     fn perturb(&self, z: &[f64], p: &mut [f64], x: &mut [f64]);
+    /// How many derived quantities [`ForwardModel::prepare`] appends to the inputs (for
+    /// example an expected rate that depends on the inputs only). Default 0.
+    fn aux_dims(&self) -> usize {
+        0
+    }
+    /// Compute derived quantities once per step for all paths: `u` holds the step's
+    /// inputs followed by `aux_dims()` slots to fill; [`ForwardModel::step`] and
+    /// [`ForwardModel::failed`] then see the whole row. The default does nothing.
+    fn prepare(&self, _u: &mut [f64]) {}
     /// How many standard normals one step takes.
     fn noise_dims(&self) -> usize;
-    /// Advance `x` by `dt_s` under inputs `u` and parameters `p`; `z` holds standard
-    /// normals already multiplied by the process-noise scale.
-    fn step(&self, p: &[f64], x: &mut [f64], u: &[f64], dt_s: f64, z: &[f64]);
+    /// Advance `x` by `dt_s` under inputs `u` (followed by the prepared quantities) and
+    /// parameters `p`; `z` holds `noise_dims()` standard normals and `scale` the
+    /// scenario's process-noise scale (0: the expected, noise-free step).
+    fn step(&self, p: &[f64], x: &mut [f64], u: &[f64], dt_s: f64, z: &[f64], scale: f64);
     /// Whether the state has reached the failure condition.
     fn failed(&self, x: &[f64], u: &[f64]) -> bool;
 }
