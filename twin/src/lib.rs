@@ -11,6 +11,7 @@ pub mod entity;
 pub mod error;
 #[cfg(feature = "columnar")]
 pub mod export;
+pub mod maintenance;
 pub mod model;
 pub mod physics;
 pub mod sample;
