@@ -724,6 +724,26 @@ impl Twin {
     /// # Ok::<(), twin::Error>(())
     /// ```
     pub fn command(&mut self, name: &str, value: f64, time: Timestamp) -> Result<Command> {
+        self.command_as(name, value, time, "user")
+    }
+
+    /// [`Twin::command`] on behalf of `source` (for example an advisor), which the audit
+    /// log records as the requester.
+    ///
+    /// ```
+    /// use twin::{Timestamp, Twin};
+    /// let mut twin = Twin::builder(twin::entity::ConveyorDrive::standard_schema()).build()?;
+    /// twin.command_as("set_speed", 1.5, Timestamp(0), "advisor")?;
+    /// assert_eq!(twin.audit_log().next().map(|e| e.source.as_str()), Some("advisor"));
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn command_as(
+        &mut self,
+        name: &str,
+        value: f64,
+        time: Timestamp,
+        source: &str,
+    ) -> Result<Command> {
         let id = match self.schema.command_id(name) {
             Ok(id) => id,
             Err(e) => {
@@ -732,13 +752,13 @@ impl Twin {
                     time,
                     command: name.to_string(),
                     value,
-                    source: "user".into(),
+                    source: source.into(),
                     outcome: Outcome::refused(&e),
                 });
                 return Err(e);
             }
         };
-        self.issue(id, value, time, "user".into())
+        self.issue(id, value, time, source.into())
     }
 
     /// Set the desired value of a property (optimistic concurrency with `expected_version`).
