@@ -190,6 +190,24 @@ impl WindConfig {
         self.damage_moments(d, self.weibull_scale).0 / self.sn_cycles
     }
 
+    /// Mean electrical power at derate `d` under the Weibull wind with scale `scale`, W.
+    ///
+    /// ```
+    /// let c = twin::physics::WindConfig::default();
+    /// let full = c.expected_power(1.0, c.weibull_scale);
+    /// assert!(full > 0.3 * c.rated_power && full < 0.5 * c.rated_power);
+    /// assert!(c.expected_power(0.7, c.weibull_scale) < full);
+    /// ```
+    pub fn expected_power(&self, d: f64, scale: f64) -> f64 {
+        let vd = self.derated_speed(d).min(self.cut_out);
+        let k = self.weibull_shape;
+        let cdf = |v: f64| 1.0 - (-(v / scale).powf(k)).exp();
+        let capped = self.power(vd, d) * (cdf(self.cut_out) - cdf(vd));
+        simpson(self.cut_in, vd, QUAD_POINTS, |v| {
+            self.power(v, d) * self.wind_pdf(v, scale)
+        }) + capped
+    }
+
     /// A wind speed drawn from the site's Weibull distribution with scale `scale`, from a
     /// uniform `u` in [0, 1).
     pub fn wind_from_uniform(&self, u: f64, scale: f64) -> f64 {
