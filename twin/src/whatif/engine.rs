@@ -198,7 +198,11 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
             name: name.to_string(),
             mean: Vec::with_capacity(n_steps + 1),
             levels: levels.clone(),
-            values: vec![Vec::with_capacity(n_steps + 1); levels.len()],
+            // One preallocated series per level (cloning an empty Vec would drop capacity).
+            values: levels
+                .iter()
+                .map(|_| Vec::with_capacity(n_steps + 1))
+                .collect(),
         })
         .collect();
     let mut column = vec![0.0; paths];
@@ -271,7 +275,8 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
         record(&x, k + 1, &mut trajectories)?;
     }
 
-    let mut times: Vec<f64> = ttf.iter().copied().filter(|t| t.is_finite()).collect();
+    let mut times = Vec::with_capacity(ttf.iter().filter(|t| t.is_finite()).count());
+    times.extend(ttf.iter().copied().filter(|t| t.is_finite()));
     times.sort_unstable_by(f64::total_cmp);
     let failed = times.len();
     let mut failure = FailureSummary {

@@ -35,7 +35,8 @@ pub struct FailureSummary {
     pub failed: usize,
     /// `failed / paths`.
     pub probability: f64,
-    /// Failure times of the failed paths, s, ascending.
+    /// Failure times of the failed paths, s, ascending: the end of the step in which each
+    /// path first met its failure condition.
     pub times_s: Vec<f64>,
     /// `(level, time)`: the time by which a fraction `level` of all paths has failed,
     /// `None` where that fraction is not reached within the horizon.
