@@ -246,6 +246,34 @@ fn bad_maintenance_requests_get_typed_errors() {
             &fleet,
         ),
     ];
+    // A degenerate interval is refused instead of simulated for ever.
+    let no_downtime = Costs {
+        preventive_downtime_h: 0.0,
+        ..Costs::default()
+    };
+    let tiny = evaluate(
+        &Policy::Periodic { interval_s: 1e-6 },
+        &life,
+        &no_downtime,
+        &fleet,
+    );
+    assert_eq!(
+        tiny.expect_err("degenerate").kind(),
+        ErrorKind::InvalidInput
+    );
+    let tiny = evaluate(
+        &Policy::ConditionBased {
+            threshold: 0.9,
+            inspection_interval_s: 1e-3,
+        },
+        &Degradation::conveyor(),
+        &costs,
+        &fleet,
+    );
+    assert_eq!(
+        tiny.expect_err("degenerate").kind(),
+        ErrorKind::InvalidInput
+    );
     for r in cases {
         assert_eq!(r.expect_err("refused").kind(), ErrorKind::InvalidInput);
     }

@@ -369,13 +369,23 @@ fn wear_at(rate: f64, age: f64) -> f64 {
     ((2.0 * rate * age).exp() - 1.0) / 2.0
 }
 
+/// The most inspections of one life, and renewals of one unit, a simulation makes before
+/// it refuses the policy as degenerate (an interval far too short for the horizon).
+pub const MAX_EVENTS: u64 = 1_000_000;
+
+fn too_many(what: &str) -> Error {
+    Error::InvalidInput(format!(
+        "the policy makes more than {MAX_EVENTS} {what}: its interval is too short for the lives or the horizon"
+    ))
+}
+
 /// When the policy acts on a unit (age), whether it is planned, and inspections made.
 fn action(
     policy: &Policy,
     deg: &Degradation,
     unit: &Unit,
     rng: &mut ChaCha8Rng,
-) -> (f64, bool, u64) {
+) -> Result<(f64, bool, u64)> {
     let inspect = |interval: f64, rng: &mut ChaCha8Rng, decide: &dyn Fn(f64, f64) -> bool| {
         let sd = match deg {
             Degradation::Conveyor { measurement_sd, .. } => *measurement_sd,
@@ -383,27 +393,28 @@ fn action(
         };
         let mut k = 1u64;
         loop {
+            if k > MAX_EVENTS {
+                return Err(too_many("inspections of one life"));
+            }
             let age = k as f64 * interval;
             if age >= unit.life {
-                return (unit.life, false, k - 1);
+                return Ok((unit.life, false, k - 1));
             }
             let z: f64 = StandardNormal.sample(rng);
             let measured = wear_at(unit.rate, age) + sd * z;
             if decide(measured, age) {
-                return (age, true, k);
+                return Ok((age, true, k));
             }
             k += 1;
         }
     };
     match policy {
-        Policy::RunToFailure => (unit.life, false, 0),
-        Policy::Periodic { interval_s } => {
-            if *interval_s < unit.life {
-                (*interval_s, true, 0)
-            } else {
-                (unit.life, false, 0)
-            }
-        }
+        Policy::RunToFailure => Ok((unit.life, false, 0)),
+        Policy::Periodic { interval_s } => Ok(if *interval_s < unit.life {
+            (*interval_s, true, 0)
+        } else {
+            (unit.life, false, 0)
+        }),
         Policy::ConditionBased {
             threshold,
             inspection_interval_s,
@@ -460,9 +471,14 @@ pub fn evaluate(
         let mut rng = ChaCha8Rng::seed_from_u64(fleet.seed);
         rng.set_stream(u as u64);
         let mut t = 0.0;
+        let mut renewals = 0u64;
         while t < h {
+            renewals += 1;
+            if renewals > MAX_EVENTS {
+                return Err(too_many("renewals of one unit"));
+            }
             let unit = draw_unit(degradation, &mut rng);
-            let (age, planned, inspections) = action(policy, degradation, &unit, &mut rng);
+            let (age, planned, inspections) = action(policy, degradation, &unit, &mut rng)?;
             // Inspections after the horizon do not happen.
             let insp_interval = match policy {
                 Policy::ConditionBased {
