@@ -347,6 +347,17 @@ fn bad_scenarios_get_typed_errors() {
         let e = twin.what_if(&s).expect_err("refused");
         assert_eq!(e.kind(), kind, "{e}");
     }
+    let negative = ok.clone().fault(
+        10.0,
+        FaultEffect::ScaleParameter {
+            parameter: "wear_rate".into(),
+            factor: -1.0,
+        },
+    );
+    assert_eq!(
+        twin.what_if(&negative).expect_err("refused").kind(),
+        ErrorKind::InvalidInput
+    );
     let mut q = ok.clone();
     q.monte_carlo.quantiles = vec![0.5, 1.5];
     assert_eq!(

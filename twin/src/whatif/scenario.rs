@@ -365,6 +365,13 @@ impl Scenario {
             if !v.is_finite() {
                 return Err(Error::NonFinite("fault value".into()));
             }
+            if let FaultEffect::ScaleParameter { factor, .. } = &f.effect {
+                if *factor < 0.0 {
+                    return Err(Error::InvalidInput(format!(
+                        "a fault's parameter factor must be non-negative, got {factor}"
+                    )));
+                }
+            }
         }
         Ok(n)
     }
