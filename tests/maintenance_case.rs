@@ -9,8 +9,16 @@ mod case;
 fn predictive_maintenance_cuts_downtime_by_a_fifth_at_no_higher_cost() {
     for seed in [2026, 7] {
         let s = case::study(100, seed).expect("study");
-        assert!(s.downtime_cut() >= 0.20, "seed {seed}: downtime cut {}", s.downtime_cut());
-        assert!(s.cost_ratio() <= 1.0, "seed {seed}: cost ratio {}", s.cost_ratio());
+        assert!(
+            s.downtime_cut() >= 0.20,
+            "seed {seed}: downtime cut {}",
+            s.downtime_cut()
+        );
+        assert!(
+            s.cost_ratio() <= 1.0,
+            "seed {seed}: cost ratio {}",
+            s.cost_ratio()
+        );
         // Fewer failures and fewer replacements: the predictive policy uses more of each
         // bearing's life than a fixed interval can.
         assert!(s.predictive.failures < s.periodic.failures);

@@ -450,7 +450,8 @@ impl DigitalModel for WindTurbineModel {
 
 /// Blade fatigue as a [`ForwardModel`]: state `[damage]`, inputs `[derate, wind_scale]`
 /// (the Weibull scale, so a scenario can try a windier season), parameter `[sn_cycles]`
-/// (log-normal with the S-N scatter). The damage of a step has the mean and variance of
+/// (log-normal with the S-N scatter; a path's damage so far is rescaled to its own S-N
+/// life). The damage of a step has the mean and variance of
 /// the sum of its independent 10-minute winds, drawn as a log-normal; with no process
 /// noise a step adds exactly the expected damage.
 #[derive(Debug, Clone)]
@@ -486,8 +487,12 @@ impl ForwardModel for WindForward {
     fn uncertainty_dims(&self) -> usize {
         1
     }
-    fn perturb(&self, z: &[f64], p: &mut [f64], _x: &mut [f64]) {
-        p[0] *= (self.config.sn_spread * z[0]).exp();
+    fn perturb(&self, z: &[f64], p: &mut [f64], x: &mut [f64]) {
+        // A blade with another S-N life has also taken another share of its life so far:
+        // the damage counted with the design's Nr scales by Nr / N.
+        let f = (self.config.sn_spread * z[0]).exp();
+        p[0] *= f;
+        x[0] /= f;
     }
     fn aux_dims(&self) -> usize {
         2
