@@ -199,24 +199,30 @@ fn main() -> Res<()> {
         ..RegressionConfig::default()
     })?;
     document(&dir, "rul_regression", 11, &reg.fit(&fleet)?.to_json()?)?;
-    let mut exp_cfg = twin::analytics::rul::exponential::ExponentialRulConfig::default();
-    exp_cfg.calibration = quick.clone();
+    let exp_cfg = twin::analytics::rul::exponential::ExponentialRulConfig {
+        calibration: quick.clone(),
+        ..Default::default()
+    };
     document(
         &dir,
         "rul_exponential",
         12,
         &ExponentialRul::new(exp_cfg)?.fit(&fleet)?.to_json()?,
     )?;
-    let mut sim_cfg = twin::analytics::rul::similarity::SimilarityConfig::default();
-    sim_cfg.calibration = quick.clone();
+    let sim_cfg = twin::analytics::rul::similarity::SimilarityConfig {
+        calibration: quick.clone(),
+        ..Default::default()
+    };
     document(
         &dir,
         "rul_similarity",
         13,
         &SimilarityRul::new(sim_cfg)?.fit(&fleet)?.to_json()?,
     )?;
-    let mut ens_cfg = twin::analytics::rul::ensemble::EnsembleConfig::default();
-    ens_cfg.calibration = quick;
+    let ens_cfg = twin::analytics::rul::ensemble::EnsembleConfig {
+        calibration: quick,
+        ..Default::default()
+    };
     document(
         &dir,
         "rul_ensemble",

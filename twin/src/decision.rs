@@ -6,10 +6,13 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::analytics::Insight;
+use crate::command::Command;
 use crate::error::{Error, Result};
+use crate::maintenance::{survive_window, SetpointAdvice, SurvivalQuery};
 use crate::sample::{SignalId, Timestamp};
 use crate::schema::{CommandId, Schema};
 use crate::state::TwinState;
+use crate::twin::Twin;
 
 /// A rule's request to send a command; the twin validates it and may refuse it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,4 +207,112 @@ impl DecisionRule for DerateRule {
         self.state = serde_json::from_value(state)?;
         Ok(())
     }
+}
+
+/// Advice for the asset, not yet a command: it becomes one only through
+/// [`Recommendation::submit`], which runs it through the twin's command gate (limits, rate
+/// limits), queues it for the [`DataConnection`](crate::connection::DataConnection) and
+/// records it in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The command to send.
+    pub command: String,
+    /// Its value.
+    pub value: f64,
+    /// Who recommends it (recorded in the audit log as the requester).
+    pub source: String,
+    /// Why, in words.
+    pub reason: String,
+    /// The set-point advice behind it, if it came from a survival search.
+    pub advice: Option<SetpointAdvice>,
+}
+
+impl Recommendation {
+    /// Submit the recommendation to the twin at `time`: validated against the schema's
+    /// limits and rate limits, and refused with the gate's typed error (logged, never
+    /// sent) if unsafe; otherwise queued for sending and logged.
+    ///
+    /// ```
+    /// use twin::decision::Recommendation;
+    /// use twin::{ErrorKind, Timestamp, Twin};
+    /// let mut twin = Twin::builder(twin::entity::ConveyorDrive::standard_schema()).build()?;
+    /// let unsafe_rec = Recommendation {
+    ///     command: "set_speed".into(),
+    ///     value: 4.0, // above the command's 2.5 m/s limit
+    ///     source: "advisor".into(),
+    ///     reason: "test".into(),
+    ///     advice: None,
+    /// };
+    /// let e = unsafe_rec.submit(&mut twin, Timestamp(0)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::OutOfRange);
+    /// assert!(twin.pending_commands().is_empty());
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn submit(&self, twin: &mut Twin, time: Timestamp) -> Result<Command> {
+        twin.command_as(&self.command, self.value, time, &self.source)
+    }
+}
+
+/// Advise the set-point that lets the twin's asset survive to its next maintenance window:
+/// [`survive_window`] on the twin's model from its current estimate (the twin is not
+/// touched), as a [`Recommendation`] for `command`. When the normal set-point (`hi`)
+/// already survives, the advice is to keep it.
+///
+/// Errors: the twin has no model or its model cannot run forward
+/// ([`Error::InvalidInput`]), and those of [`survive_window`].
+///
+/// ```
+/// use twin::decision::advise_survival;
+/// use twin::maintenance::SurvivalQuery;
+/// use twin::model::ConveyorModel;
+/// use twin::whatif::Scenario;
+/// let schema = twin::entity::ConveyorDrive::standard_schema();
+/// let model = ConveyorModel::new(&schema, Default::default())?;
+/// let twin = twin::Twin::builder(schema).model(model).build()?;
+/// let q = SurvivalQuery {
+///     scenario: Scenario::new(40.0 * 86_400.0, 3_600.0).paths(100, 1),
+///     input: "speed_setpoint".into(),
+///     lo: 0.5,
+///     hi: 2.0,
+///     confidence: 0.9,
+/// };
+/// let rec = advise_survival(&twin, &q, "set_speed")?;
+/// assert!(rec.value < 2.0);
+/// # Ok::<(), twin::Error>(())
+/// ```
+pub fn advise_survival(
+    twin: &Twin,
+    query: &SurvivalQuery,
+    command: &str,
+) -> Result<Recommendation> {
+    let model = twin.model().ok_or_else(|| {
+        Error::InvalidInput("the twin has no digital model to advise from".into())
+    })?;
+    let fm = model.forward().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "model {} cannot run what-if scenarios",
+            model.name()
+        ))
+    })?;
+    twin.schema().command_id(command)?;
+    let advice = survive_window(fm.as_ref(), query)?;
+    let days = query.scenario.horizon_s / 86_400.0;
+    let reason = if advice.value >= query.hi {
+        format!(
+            "{} = {} survives the next {days:.1} days with probability {:.3}",
+            query.input, advice.value, advice.survival
+        )
+    } else {
+        format!(
+            "{} = {} survives only with probability {:.3}; {:.4} survives the next {days:.1} days with probability {:.3}",
+            query.input, query.hi, advice.survival_at_hi, advice.value, advice.survival
+        )
+    };
+    Ok(Recommendation {
+        command: command.to_string(),
+        value: advice.value,
+        source: "advisor:survive_window".into(),
+        reason,
+        advice: Some(advice),
+    })
 }

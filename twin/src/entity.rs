@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::sample::{SampleBatch, SignalId, Timestamp};
 use crate::schema::{CommandSpec, Schema, SignalSpec};
 
+pub use crate::physics::{BatteryCell, PumpDrive, ThermalMass, WindTurbine};
+
 /// A physical asset, real or simulated: it moves through time, its sensors produce samples
 /// and its actuators take commands.
 ///

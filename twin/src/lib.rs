@@ -12,12 +12,15 @@ pub mod error;
 #[cfg(feature = "columnar")]
 pub mod export;
 pub mod fleet;
+pub mod maintenance;
 pub mod model;
 pub(crate) mod persist;
+pub mod physics;
 pub mod sample;
 pub mod schema;
 pub mod state;
 pub mod twin;
+pub mod whatif;
 
 pub use crate::command::{AuditEntry, Command, CommandGate, Outcome};
 pub use crate::error::{Error, ErrorKind, Result};

@@ -8,6 +8,9 @@ use crate::entity::{ConveyorConfig, ConveyorIds};
 use crate::error::{Error, Result};
 use crate::sample::BatchRef;
 use crate::schema::Schema;
+use crate::whatif::ForwardModel;
+
+pub use crate::physics::{BatteryModel, PumpModel, ThermalModel, WindTurbineModel};
 
 /// A virtual replica of an asset.
 ///
@@ -34,6 +37,12 @@ pub trait DigitalModel: Send {
     /// Replace the model's state with a saved one.
     fn restore(&mut self, state: serde_json::Value) -> Result<()>;
 
+    /// A copy of the model's current estimate that a what-if run can simulate
+    /// ([`crate::whatif::run`]), or `None` (the default) if the model does not support it.
+    fn forward(&self) -> Option<Box<dyn ForwardModel>> {
+        None
+    }
+
     /// Seconds until the model reaches failure when run forward from now in steps of
     /// `dt_s`, or `None` if it survives `horizon_s`. The live model is not touched.
     fn time_to_failure(&self, horizon_s: f64, dt_s: f64) -> Result<Option<f64>> {
@@ -58,6 +67,131 @@ pub trait DigitalModel: Send {
 impl Clone for Box<dyn DigitalModel> {
     fn clone(&self) -> Self {
         self.clone_box()
+    }
+}
+
+/// The uncertainty of a [`ConveyorModel`]'s forward runs.
+///
+/// ```
+/// use twin::model::ConveyorUncertainty;
+/// let u = ConveyorUncertainty { wear_sd: 0.05, ..ConveyorUncertainty::default() };
+/// assert!(u.validate().is_ok());
+/// assert!(ConveyorUncertainty { process_sd: -1.0, ..u }.validate().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConveyorUncertainty {
+    /// Log-normal sigma of the unit's wear rate around the design rate (the model does
+    /// not learn the unit's own rate, so this is the design's unit-to-unit spread).
+    pub rate_spread: f64,
+    /// Standard deviation of the current wear estimate.
+    pub wear_sd: f64,
+    /// Wear-rate fluctuation: the increment over a step `dt` is `g dt (1 + process_sd
+    /// sqrt(3600 / dt) z)`, kept non-negative, so the relative spread accumulated over one
+    /// hour is `process_sd`.
+    pub process_sd: f64,
+}
+
+impl Default for ConveyorUncertainty {
+    fn default() -> Self {
+        ConveyorUncertainty {
+            rate_spread: ConveyorConfig::default().wear_rate_spread,
+            wear_sd: 0.02,
+            process_sd: 0.05,
+        }
+    }
+}
+
+impl ConveyorUncertainty {
+    /// Check that every value is finite and non-negative.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("rate_spread", self.rate_spread),
+            ("wear_sd", self.wear_sd),
+            ("process_sd", self.process_sd),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::InvalidInput(format!(
+                    "conveyor uncertainty {name} must be finite and non-negative, got {v}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The conveyor's wear law as a [`ForwardModel`]: state `[wear]`, inputs
+/// `[load, speed_setpoint]` (the belt follows its set-point), parameter `[wear_rate]`.
+#[derive(Debug, Clone)]
+pub struct ConveyorForward {
+    config: ConveyorConfig,
+    uncertainty: ConveyorUncertainty,
+    wear: f64,
+    load: f64,
+    setpoint: f64,
+}
+
+impl ConveyorForward {
+    /// A forward model from a design, an uncertainty, and a current estimate.
+    pub fn new(
+        config: ConveyorConfig,
+        uncertainty: ConveyorUncertainty,
+        wear: f64,
+        load: f64,
+        setpoint: f64,
+    ) -> Self {
+        ConveyorForward {
+            config,
+            uncertainty,
+            wear,
+            load,
+            setpoint,
+        }
+    }
+}
+
+impl ForwardModel for ConveyorForward {
+    fn name(&self) -> &str {
+        "conveyor_model"
+    }
+    fn state_names(&self) -> &[&'static str] {
+        &["wear"]
+    }
+    fn input_names(&self) -> &[&'static str] {
+        &["load", "speed_setpoint"]
+    }
+    fn parameter_names(&self) -> &[&'static str] {
+        &["wear_rate"]
+    }
+    fn initial_state(&self, x: &mut [f64]) {
+        x[0] = self.wear;
+    }
+    fn current_inputs(&self, u: &mut [f64]) {
+        u[0] = self.load;
+        u[1] = self.setpoint;
+    }
+    fn parameters(&self, p: &mut [f64]) {
+        p[0] = self.config.wear_rate;
+    }
+    fn uncertainty_dims(&self) -> usize {
+        2
+    }
+    fn perturb(&self, z: &[f64], p: &mut [f64], x: &mut [f64]) {
+        p[0] *= (self.uncertainty.rate_spread * z[0]).exp();
+        x[0] = (x[0] + self.uncertainty.wear_sd * z[1]).clamp(0.0, 1.0);
+    }
+    fn noise_dims(&self) -> usize {
+        1
+    }
+    fn step(&self, p: &[f64], x: &mut [f64], u: &[f64], dt_s: f64, z: &[f64], scale: f64) {
+        let c = &self.config;
+        let l = u[0].max(0.0) / c.nominal_load;
+        let v = u[1].max(0.0) / c.nominal_speed;
+        let g = p[0] * l * l.sqrt() * v * v * (1.0 + 2.0 * x[0]);
+        let noise = 1.0 + self.uncertainty.process_sd * (3600.0 / dt_s).sqrt() * scale * z[0];
+        x[0] = (x[0] + g * dt_s * noise.max(0.0)).min(1.0);
+    }
+    fn failed(&self, x: &[f64], _u: &[f64]) -> bool {
+        x[0] >= 1.0
     }
 }
 
@@ -103,6 +237,7 @@ pub struct ConveyorModel {
     ids: ConveyorIds,
     /// Smoothing time constant of the vibration estimate, s.
     smoothing_s: f64,
+    uncertainty: ConveyorUncertainty,
     est: ConveyorEstimate,
 }
 
@@ -121,11 +256,41 @@ impl ConveyorModel {
             load_t: None,
         };
         Ok(ConveyorModel {
+            smoothing_s: 6.0 * 3600.0,
+            uncertainty: ConveyorUncertainty {
+                rate_spread: config.wear_rate_spread,
+                ..ConveyorUncertainty::default()
+            },
             config,
             ids,
-            smoothing_s: 6.0 * 3600.0,
             est,
         })
+    }
+
+    /// The same model with another uncertainty for its what-if runs.
+    ///
+    /// ```
+    /// use twin::model::{ConveyorModel, ConveyorUncertainty};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let exact = ConveyorUncertainty { rate_spread: 0.0, wear_sd: 0.0, process_sd: 0.0 };
+    /// let m = ConveyorModel::new(&schema, Default::default())?.with_uncertainty(exact)?;
+    /// assert_eq!(m.uncertainty(), exact);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn with_uncertainty(mut self, uncertainty: ConveyorUncertainty) -> Result<Self> {
+        uncertainty.validate()?;
+        self.uncertainty = uncertainty;
+        Ok(self)
+    }
+
+    /// The uncertainty of the model's what-if runs.
+    pub fn uncertainty(&self) -> ConveyorUncertainty {
+        self.uncertainty
+    }
+
+    /// The conveyor's design parameters.
+    pub fn config(&self) -> &ConveyorConfig {
+        &self.config
     }
 
     fn wear_from_vibration(&self, v_norm: f64) -> f64 {
@@ -215,6 +380,16 @@ impl DigitalModel for ConveyorModel {
 
     fn clone_box(&self) -> Box<dyn DigitalModel> {
         Box::new(self.clone())
+    }
+
+    fn forward(&self) -> Option<Box<dyn ForwardModel>> {
+        Some(Box::new(ConveyorForward::new(
+            self.config.clone(),
+            self.uncertainty,
+            self.est.wear,
+            self.est.load,
+            self.est.setpoint,
+        )))
     }
 
     fn save(&self) -> Result<serde_json::Value> {

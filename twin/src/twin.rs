@@ -486,6 +486,27 @@ impl Twin {
         self.model.as_deref()
     }
 
+    /// Run the twin's digital model forward under a what-if scenario, from its current
+    /// estimate, without touching the twin (see [`crate::whatif`]).
+    ///
+    /// Errors: the twin has no model or its model cannot run forward
+    /// ([`Error::InvalidInput`]), and every error of [`crate::whatif::run`].
+    pub fn what_if(
+        &self,
+        scenario: &crate::whatif::Scenario,
+    ) -> Result<crate::whatif::WhatIfResult> {
+        let model = self.model.as_deref().ok_or_else(|| {
+            Error::InvalidInput("the twin has no digital model to run a what-if on".into())
+        })?;
+        let fm = model.forward().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "model {} cannot run what-if scenarios",
+                model.name()
+            ))
+        })?;
+        crate::whatif::run(fm.as_ref(), scenario)
+    }
+
     /// Names of the analytics engines, in order.
     pub fn engine_names(&self) -> Vec<&str> {
         self.engines.iter().map(|e| e.name()).collect()
@@ -737,6 +758,26 @@ impl Twin {
     /// # Ok::<(), twin::Error>(())
     /// ```
     pub fn command(&mut self, name: &str, value: f64, time: Timestamp) -> Result<Command> {
+        self.command_as(name, value, time, "user")
+    }
+
+    /// [`Twin::command`] on behalf of `source` (for example an advisor), which the audit
+    /// log records as the requester.
+    ///
+    /// ```
+    /// use twin::{Timestamp, Twin};
+    /// let mut twin = Twin::builder(twin::entity::ConveyorDrive::standard_schema()).build()?;
+    /// twin.command_as("set_speed", 1.5, Timestamp(0), "advisor")?;
+    /// assert_eq!(twin.audit_log().next().map(|e| e.source.as_str()), Some("advisor"));
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn command_as(
+        &mut self,
+        name: &str,
+        value: f64,
+        time: Timestamp,
+        source: &str,
+    ) -> Result<Command> {
         let id = match self.schema.command_id(name) {
             Ok(id) => id,
             Err(e) => {
@@ -745,13 +786,13 @@ impl Twin {
                     time,
                     command: name.to_string(),
                     value,
-                    source: "user".into(),
+                    source: source.into(),
                     outcome: Outcome::refused(&e),
                 });
                 return Err(e);
             }
         };
-        self.issue(id, value, time, "user".into())
+        self.issue(id, value, time, source.into())
     }
 
     /// Set the desired value of a property (optimistic concurrency with `expected_version`).
