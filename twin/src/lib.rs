@@ -14,6 +14,7 @@ pub mod export;
 pub mod model;
 pub mod sample;
 pub mod schema;
+pub mod sim;
 pub mod state;
 pub mod twin;
 
