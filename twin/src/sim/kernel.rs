@@ -3,7 +3,7 @@
 //!
 //! The queue is a ring of `B` buckets, each `width` nanoseconds wide, covering a window of
 //! `B * width` ahead of the current bucket. The current bucket is a sorted vector (exact
-//! order; popped from its end, late arrivals inserted by binary search); later buckets in
+//! order; popped from its front, late arrivals inserted by binary search); later buckets in
 //! the window are unsorted vectors, sorted when the clock reaches them; events beyond the window wait in an overflow heap and move into the
 //! ring as it slides. Every vector keeps its capacity, so after a warm-up a run allocates
 //! nothing. With a width matched to the event density (a handful of events per bucket) push
@@ -107,8 +107,9 @@ pub struct EventQueue {
     buckets: Vec<Vec<Event>>,
     /// Events in the ring buckets (not counting `current` and `far`).
     in_ring: usize,
-    /// The current bucket, sorted latest first (pop from the end).
+    /// The current bucket, sorted earliest first; `head` is the next to pop.
     current: Vec<Event>,
+    head: usize,
     /// Absolute bucket number of the current bucket.
     cur_bucket: u64,
     far: BinaryHeap<Earliest>,
@@ -126,6 +127,7 @@ impl EventQueue {
             buckets: (0..n).map(|_| Vec::new()).collect(),
             in_ring: 0,
             current: Vec::new(),
+            head: 0,
             cur_bucket: 0,
             far: BinaryHeap::new(),
             now: 0,
@@ -158,7 +160,7 @@ impl EventQueue {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.in_ring + self.current.len() + self.far.len()
+        self.in_ring + (self.current.len() - self.head) + self.far.len()
     }
 
     /// Whether nothing is pending.
@@ -202,7 +204,8 @@ impl EventQueue {
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
         loop {
-            if let Some(e) = self.current.pop() {
+            if let Some(&e) = self.current.get(self.head) {
+                self.head += 1;
                 self.now = e.time;
                 return Some(e);
             }
@@ -238,20 +241,34 @@ impl EventQueue {
         }
     }
 
-    /// Insert into the sorted current bucket (a binary search and a short move).
+    /// Insert into the sorted current bucket: later events (the usual case) go near the
+    /// end, so the move is short.
     #[inline]
     fn insert_current(&mut self, e: Event) {
+        if self.head > 1024 && self.head * 2 > self.current.len() {
+            // A long stay in one bucket: drop the popped prefix.
+            self.current.drain(..self.head);
+            self.head = 0;
+        }
         let k = e.key();
-        let at = self.current.partition_point(|x| x.key() > k);
-        self.current.insert(at, e);
+        match self.current.last() {
+            Some(last) if last.key() > k => {
+                let at = self.head + self.current[self.head..].partition_point(|x| x.key() <= k);
+                self.current.insert(at, e);
+            }
+            _ => self.current.push(e),
+        }
     }
 
     fn take_current_bucket(&mut self) {
         let slot = (self.cur_bucket as usize) & self.mask;
         let bucket = &mut self.buckets[slot];
         self.in_ring -= bucket.len();
+        // Keep what is not popped yet (events the overflow heap just moved in).
+        self.current.drain(..self.head);
+        self.head = 0;
         self.current.extend(bucket.drain(..));
-        self.current.sort_unstable_by(|a, b| b.key().cmp(&a.key()));
+        self.current.sort_unstable_by_key(Event::key);
     }
 }
 
