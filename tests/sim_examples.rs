@@ -1,0 +1,40 @@
+//! The headline numbers of the sim examples, checked.
+
+#[path = "../examples/sim_smart_grid.rs"]
+mod smart_grid;
+
+use smart_grid::{compare, Strategy};
+
+#[test]
+fn smart_grid_demand_response_cuts_the_peak_on_paired_runs() {
+    let r = compare(400, 7);
+    let (base, shift, both) = (&r[0], &r[1], &r[2]);
+    assert_eq!(base.strategy, Strategy::Baseline);
+    // Paired on common random numbers: the same base load and the same charging energy.
+    assert_eq!(base.base_kwh, shift.base_kwh);
+    assert_eq!(base.base_kwh, both.base_kwh);
+    assert!((base.charging_kwh - shift.charging_kwh).abs() < 1e-6);
+    assert!((base.charging_kwh - both.charging_kwh).abs() < 1e-6);
+    // Shifting charging alone leaves heating untouched, event for event.
+    assert_eq!(base.heating_kwh, shift.heating_kwh);
+    assert_eq!(base.events, shift.events);
+    // The baseline peaks in the evening window; shifting charging cuts that peak.
+    assert!(
+        (17.0..21.0).contains(&base.peak_at_h),
+        "baseline peak at {} h",
+        base.peak_at_h
+    );
+    let cut = (base.peak_kw - shift.peak_kw) / base.peak_kw;
+    assert!(cut > 0.10, "peak reduction {cut}");
+    // A setback lowers heating energy and costs some comfort.
+    assert!(both.heating_kwh < base.heating_kwh);
+    assert!(both.discomfort_deg_h >= base.discomfort_deg_h);
+    // Energy is conserved across the demand intervals.
+    let total: f64 = base
+        .demand_kw
+        .iter()
+        .map(|kw| kw * smart_grid::STEP_S / 3600.0)
+        .sum();
+    let parts = base.heating_kwh + base.charging_kwh + base.base_kwh;
+    assert!((total - parts).abs() < 1e-6 * parts);
+}
