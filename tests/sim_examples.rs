@@ -38,3 +38,25 @@ fn smart_grid_demand_response_cuts_the_peak_on_paired_runs() {
     let parts = base.heating_kwh + base.charging_kwh + base.base_kwh;
     assert!((total - parts).abs() < 1e-6 * parts);
 }
+
+#[path = "../examples/sim_building.rs"]
+mod building;
+
+#[test]
+fn building_coverage_grows_and_delivery_falls_with_sensor_count() {
+    let rows = building::study(&[10, 50, 200], 2).expect("runs");
+    assert_eq!(rows.len(), 3);
+    // More sensors cover more floor...
+    assert!(rows[0].coverage < rows[1].coverage && rows[1].coverage < rows[2].coverage);
+    assert!(rows[2].coverage > 0.8, "{rows:?}");
+    // ...but collide more: delivery falls and collisions rise.
+    assert!(rows[0].delivery > rows[2].delivery, "{rows:?}");
+    assert!(rows[0].collisions < rows[2].collisions);
+    // Collisions dominate the losses: delivery is near pure ALOHA's e^(-2G) for 200
+    // sensors on 3 channels sending 56.6 ms a minute.
+    let g = 200.0 * 0.056576 / 60.0 / 3.0;
+    assert!(
+        (rows[2].delivery - (-2.0_f64 * g).exp()).abs() < 0.05,
+        "{rows:?}"
+    );
+}
