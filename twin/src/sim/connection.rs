@@ -172,8 +172,7 @@ impl SimNetwork {
             )));
         }
         let until = (t_s * 1e9).round() as u64;
-        loop {
-            let Some(e) = self.queue.pop() else { break };
+        while let Some(e) = self.queue.pop() {
             if e.time > until {
                 self.queue.push(e);
                 break;

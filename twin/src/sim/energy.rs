@@ -422,9 +422,9 @@ mod tests {
             k_per_h: 0.2,
         };
         // A tiny current uses (nearly) all the charge; a large one strands it.
-        let slow = b.time_to_empty_h(&b.full(), 1.0).unwrap();
+        let slow = b.time_to_empty_h(&b.full(), 1.0).expect("some");
         assert!(slow > 0.97 * 1000.0 && slow <= 1000.0, "slow {slow}");
-        let fast = b.time_to_empty_h(&b.full(), 1000.0).unwrap();
+        let fast = b.time_to_empty_h(&b.full(), 1000.0).expect("some");
         assert!(fast < 0.5, "fast {fast}");
         // The available well really is empty then.
         let s = kibam_step(b.full(), 0.3, 0.2, 1000.0, fast);
@@ -447,10 +447,10 @@ mod tests {
             rated_hours: 20.0,
         };
         // At the rated current Peukert equals linear.
-        let t = p.time_to_empty_h(&p.full(), 120.0).unwrap();
+        let t = p.time_to_empty_h(&p.full(), 120.0).expect("some");
         assert!((t - 20.0).abs() < 1e-9);
         // At twice the rated current it lasts less than half as long.
-        let t2 = p.time_to_empty_h(&p.full(), 240.0).unwrap();
+        let t2 = p.time_to_empty_h(&p.full(), 240.0).expect("some");
         assert!((t2 - 20.0 * 0.5f64.powf(1.15)).abs() < 1e-9);
         let mut s = p.full();
         p.drain(&mut s, 240.0, t2);
@@ -479,7 +479,7 @@ mod tests {
     fn no_capacity_is_refused() {
         let e = Battery::Linear { capacity_mah: 0.0 }
             .validate("groups[0].energy.battery")
-            .unwrap_err();
+            .expect_err("refused");
         assert!(e
             .to_string()
             .contains("groups[0].energy.battery.capacity_mah"));

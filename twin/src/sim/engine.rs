@@ -774,7 +774,7 @@ impl<'a> Engine<'a> {
             self.queue.push(ev);
             return;
         }
-        self.to_link(d, gi, gw, t, value, slot, attempt);
+        self.onto_link(d, gi, gw, t, value, slot, attempt);
     }
 
     fn on_tx_end(&mut self, e: Event) {
@@ -793,12 +793,12 @@ impl<'a> Engine<'a> {
             self.fail(d, gi, e.time, e.value, e.tag, e.attempt, Cause::OutOfRange);
             return;
         }
-        self.to_link(d, gi, e.aux, e.time, e.value, e.tag, e.attempt);
+        self.onto_link(d, gi, e.aux, e.time, e.value, e.tag, e.attempt);
     }
 
     /// A packet reaches the gateway's ingress link at `t`.
     #[allow(clippy::too_many_arguments)]
-    fn to_link(
+    fn onto_link(
         &mut self,
         d: usize,
         gi: usize,

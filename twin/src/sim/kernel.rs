@@ -267,7 +267,7 @@ impl EventQueue {
         // Keep what is not popped yet (events the overflow heap just moved in).
         self.current.drain(..self.head);
         self.head = 0;
-        self.current.extend(bucket.drain(..));
+        self.current.append(bucket);
         self.current.sort_unstable_by_key(Event::key);
     }
 }

@@ -435,7 +435,7 @@ mod tests {
             latency_s: -1.0,
             ..LinkConfig::default()
         };
-        let e = l.validate("gateways[0].link").unwrap_err();
+        let e = l.validate("gateways[0].link").expect_err("refused");
         assert!(e.to_string().contains("gateways[0].link.latency_s"));
         let c = LoRaConfig {
             spreading_factor: 6,
