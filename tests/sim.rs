@@ -575,3 +575,115 @@ fn bad_scenarios_are_refused_before_the_run() {
     let e = sweep::sweep(&ok, "groups.0.period_s", &[60.0, -1.0], 1, 1).expect_err("bad value");
     assert!(e.to_string().contains("period_s"), "{e}");
 }
+
+fn energy(battery: Battery, harvest: Option<twin::sim::energy::Solar>) -> EnergyConfig {
+    EnergyConfig {
+        sleep_ma: 0.05,
+        idle_ma: 0.0,
+        rx_ma: 0.0,
+        tx_ma: 40.0,
+        cpu_ma: 0.0,
+        cpu_s: 0.0,
+        tx_s: Some(0.5),
+        rx_s: 0.0,
+        idle_s: 0.0,
+        battery,
+        harvest,
+    }
+}
+
+#[test]
+fn battery_models_and_harvest_in_the_engine() {
+    let days = 30.0;
+    let mut s = base(20, 60.0, days * 86_400.0);
+    s.metrics.bucket_s = 86_400.0;
+    // Mean current 0.05 + 40 * 0.5 / 60 = 0.3833 mA.
+    let mean_ma = 0.05 + 40.0 * 0.5 / 60.0;
+    let life = |s: &Scenario| {
+        let r = run(s).expect("runs");
+        check_conservation(&r);
+        r.devices.f64("lifetime_s").expect("col").to_vec()
+    };
+    s.groups[0].energy = Some(energy(
+        Battery::Linear {
+            capacity_mah: 100.0,
+        },
+        None,
+    ));
+    let linear = life(&s);
+    let expect = 100.0 / mean_ma * 3600.0;
+    assert!(
+        linear.iter().all(|&l| (l - expect).abs() < 120.0),
+        "{linear:?} vs {expect}"
+    );
+    // Peukert with k = 1.2 rated at 20 h: the 40 mA pulses cost more than their charge.
+    s.groups[0].energy = Some(energy(
+        Battery::Peukert {
+            capacity_mah: 100.0,
+            exponent: 1.2,
+            rated_hours: 20.0,
+        },
+        None,
+    ));
+    let peukert = life(&s);
+    assert!(peukert.iter().all(|&l| l < 0.9 * expect), "{peukert:?}");
+    // KiBaM with a generous available well and fast diffusion is close to linear; a
+    // small available well with slow diffusion strands charge and dies sooner.
+    s.groups[0].energy = Some(energy(
+        Battery::Kibam {
+            capacity_mah: 100.0,
+            c: 0.9,
+            k_per_h: 5.0,
+        },
+        None,
+    ));
+    let kibam_easy = life(&s);
+    assert!(
+        kibam_easy
+            .iter()
+            .all(|&l| (l - expect).abs() / expect < 0.02),
+        "{kibam_easy:?}"
+    );
+    s.groups[0].energy = Some(energy(
+        Battery::Kibam {
+            capacity_mah: 100.0,
+            c: 0.05,
+            k_per_h: 0.001,
+        },
+        None,
+    ));
+    let kibam_hard = life(&s);
+    assert!(
+        kibam_hard.iter().all(|&l| l < 0.5 * expect),
+        "{kibam_hard:?}"
+    );
+    // Solar harvesting with a mean (peak / pi) above the load keeps every device alive;
+    // a weak panel only extends life.
+    let solar = |peak_ma: f64| twin::sim::energy::Solar {
+        peak_ma,
+        day_s: 86_400.0,
+        sunrise_s: 21_600.0,
+    };
+    s.groups[0].energy = Some(energy(
+        Battery::Linear {
+            capacity_mah: 100.0,
+        },
+        Some(solar(2.0)),
+    ));
+    let r = run(&s).expect("runs");
+    assert_eq!(r.summary.depleted, 0);
+    s.groups[0].energy = Some(energy(
+        Battery::Linear {
+            capacity_mah: 100.0,
+        },
+        Some(solar(0.5)),
+    ));
+    let weak = life(&s);
+    // Net mean 0.3833 - 0.5/pi = 0.2242 mA.
+    let expect_weak = 100.0 / (mean_ma - 0.5 / std::f64::consts::PI) * 3600.0;
+    assert!(
+        weak.iter()
+            .all(|&l| (l - expect_weak).abs() / expect_weak < 0.05),
+        "{weak:?} vs {expect_weak}"
+    );
+}
