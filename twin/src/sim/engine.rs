@@ -14,6 +14,8 @@ use super::signal::SignalModel;
 use crate::error::{Error, Result};
 
 const NS: f64 = 1e9;
+/// Multiplying by this is faster than dividing by `NS`.
+const INV_NS: f64 = 1e-9;
 
 // Event kinds.
 const REPORT: u8 = 0;
@@ -227,6 +229,8 @@ struct Totals {
     dc_deferred: u64,
     dc_skipped: u64,
     battery_events: u64,
+    /// Reports whose packet or retry was still pending at the horizon.
+    in_flight: u64,
 }
 
 pub(crate) struct Engine<'a> {
@@ -287,7 +291,7 @@ impl<'a> Engine<'a> {
             let energy = g.energy.as_ref().map(|e: &EnergyConfig| {
                 let tx_s = e
                     .tx_s
-                    .unwrap_or_else(|| lora.as_ref().map_or(0.0, |l| l.toa_ns as f64 / NS));
+                    .unwrap_or_else(|| lora.as_ref().map_or(0.0, |l| l.toa_ns as f64 * INV_NS));
                 let tx_mah = e.transmission_mah(tx_s);
                 let report_mah = e.report_mah();
                 let harvest_mean = e.harvest.map_or(0.0, |h| h.mean_ma());
@@ -492,6 +496,17 @@ impl<'a> Engine<'a> {
     pub(crate) fn run(&mut self) {
         while let Some(e) = self.queue.pop() {
             if e.time > self.horizon_ns {
+                // Reports still under way at the horizon: count them from what is left.
+                let mut pending = e;
+                loop {
+                    if matches!(pending.kind, TX | TX_END | ARRIVE) {
+                        self.totals.in_flight += 1;
+                    }
+                    match self.queue.pop() {
+                        Some(next) => pending = next,
+                        None => break,
+                    }
+                }
                 break;
             }
             self.totals.events += 1;
@@ -513,12 +528,12 @@ impl<'a> Engine<'a> {
         let h = self.horizon_ns;
         for d in 0..self.dev.hot.len() {
             if self.dev.hot[d].flags & DOWN != 0 {
-                self.dev.down_s[d] += (h - self.dev.down_since[d].min(h)) as f64 / NS;
+                self.dev.down_s[d] += (h - self.dev.down_since[d].min(h)) as f64 * INV_NS;
             }
         }
         for g in &mut self.gws {
             if g.down > 0 {
-                g.down_s += (h - g.down_since.min(h)) as f64 / NS;
+                g.down_s += (h - g.down_since.min(h)) as f64 * INV_NS;
             }
         }
     }
@@ -548,9 +563,12 @@ impl<'a> Engine<'a> {
         let value = if g.constant_signal {
             g.signal.level as f32
         } else {
-            g.signal
-                .sample(self.seed, d as u64, t as f64 / NS, &mut self.dev.s_sense[d])
-                as f32
+            g.signal.sample(
+                self.seed,
+                d as u64,
+                t as f64 * INV_NS,
+                &mut self.dev.s_sense[d],
+            ) as f32
         };
         let slot = self.dev.hot[d].slot;
         let next = slot + 1;
@@ -585,10 +603,10 @@ impl<'a> Engine<'a> {
         };
         let t0 = self.dev.bat_t[d];
         let mut s = self.dev.battery[d];
-        let dt_h = (t.saturating_sub(t0)) as f64 / NS / 3600.0;
+        let dt_h = (t.saturating_sub(t0)) as f64 * (INV_NS / 3600.0);
         let harvest_ma = match &e.harvest {
             Some(h) if dt_h > 0.0 => {
-                (h.cumulative_mah(t as f64 / NS) - h.cumulative_mah(t0 as f64 / NS)) / dt_h
+                (h.cumulative_mah(t as f64 * INV_NS) - h.cumulative_mah(t0 as f64 * INV_NS)) / dt_h
             }
             _ => 0.0,
         };
@@ -622,7 +640,7 @@ impl<'a> Engine<'a> {
             return;
         }
         self.set_down(d, t, F_DEAD);
-        self.dev.death_s[d] = t as f64 / NS;
+        self.dev.death_s[d] = t as f64 * INV_NS;
     }
 
     fn set_down(&mut self, d: usize, t: u64, flag: u8) {
@@ -636,7 +654,7 @@ impl<'a> Engine<'a> {
         let was = self.dev.hot[d].flags & DOWN != 0;
         self.dev.hot[d].flags &= !flag;
         if was && self.dev.hot[d].flags & DOWN == 0 {
-            self.dev.down_s[d] += (t.saturating_sub(self.dev.down_since[d])) as f64 / NS;
+            self.dev.down_s[d] += (t.saturating_sub(self.dev.down_since[d])) as f64 * INV_NS;
             if self.dev.hot[d].flags & F_WAITING != 0 {
                 self.dev.hot[d].flags &= !F_WAITING;
                 // Next nominal slot at or after now.
@@ -900,6 +918,9 @@ impl<'a> Engine<'a> {
                 ev.value = value;
                 ev.attempt = attempt + 1;
                 self.queue.push(ev);
+            } else {
+                // The retry would come after the horizon: the report is still under way.
+                self.totals.in_flight += 1;
             }
         } else {
             self.dev.undelivered[d] += 1;
@@ -929,7 +950,7 @@ impl<'a> Engine<'a> {
         } else {
             e.time
         };
-        let lat = cloud.saturating_sub(sensed) as f64 / NS;
+        let lat = cloud.saturating_sub(sensed) as f64 * INV_NS;
         self.hist.record(lat);
         self.dev.hot[d].latency_sum += lat;
         self.tl_delivered[b] += 1;
@@ -1010,7 +1031,7 @@ impl<'a> Engine<'a> {
         let r = &mut self.gws[gw];
         r.down = r.down.saturating_sub(1);
         if r.down == 0 {
-            r.down_s += (t.saturating_sub(r.down_since)) as f64 / NS;
+            r.down_s += (t.saturating_sub(r.down_since)) as f64 * INV_NS;
         }
     }
 
@@ -1107,7 +1128,7 @@ impl<'a> Engine<'a> {
             retries,
             failed_transmissions: failed_tx,
             undelivered,
-            in_flight: reports.saturating_sub(delivered + undelivered),
+            in_flight: self.totals.in_flight,
             lost_channel: self.totals.lost_channel,
             dropped_queue: self.totals.dropped_queue,
             gateway_down: self.totals.gateway_down,
