@@ -687,3 +687,37 @@ fn battery_models_and_harvest_in_the_engine() {
         "{weak:?} vs {expect_weak}"
     );
 }
+
+#[test]
+fn commands_from_a_twin_reach_the_virtual_device_over_the_link() {
+    let link = LinkConfig {
+        latency_s: 0.5,
+        ..LinkConfig::default()
+    };
+    let mut net = SimNetwork::new(link, 5).expect("valid link");
+    net.add_device(Box::new(ConveyorDrive::new(9)), 1.0)
+        .expect("device");
+    let schema = ConveyorDrive::standard_schema();
+    let setpoint = schema.signal_id("speed_setpoint").expect("id");
+    let mut twin = Twin::builder(schema).build().expect("twin");
+    net.advance_to(600.0).expect("advance");
+    twin.step(&mut net, 100_000).expect("step");
+    assert_eq!(twin.state().reported(setpoint), Some(2.0));
+    let now = twin.now().expect("has data");
+    twin.command("set_speed", 1.5, now).expect("within limits");
+    let report = twin.step(&mut net, 100_000).expect("step");
+    assert_eq!(report.sent, 1);
+    // Not applied before the link's latency has passed.
+    net.advance_to(600.4).expect("advance");
+    assert_eq!(net.stats().commands_applied, 0);
+    net.advance_to(660.0).expect("advance");
+    assert_eq!(net.stats().commands_applied, 1);
+    twin.step(&mut net, 100_000).expect("step");
+    // The device now reports the new set-point, and its belt slows towards it.
+    assert_eq!(twin.state().reported(setpoint), Some(1.5));
+    let speed = twin
+        .state()
+        .reported(twin.schema().signal_id("belt_speed").expect("id"))
+        .expect("speed");
+    assert!((speed - 1.5).abs() < 0.05, "belt speed {speed}");
+}
