@@ -18,6 +18,7 @@ pub(crate) mod persist;
 pub mod physics;
 pub mod sample;
 pub mod schema;
+pub mod sim;
 pub mod state;
 pub mod twin;
 pub mod whatif;
