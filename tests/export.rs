@@ -99,3 +99,80 @@ fn foreign_or_inconsistent_tables_are_refused() {
     assert!(history_from_batch(&schema, &audit).is_err());
     assert!(read_arrow_ipc(std::io::Cursor::new(b"not arrow".to_vec())).is_err());
 }
+
+/// 300 periodic sensors behind one gateway for an hour: tables of counts, latencies and
+/// fractions.
+fn sim_report() -> twin::sim::Report {
+    let mut s = twin::sim::Scenario::single(300, 60.0, 3_600.0);
+    s.seed = 7;
+    s.gateways[0].link.latency_s = 0.02;
+    twin::sim::run(&s).expect("run")
+}
+
+/// Tables equal bit for bit (NaN equals NaN), compared through their JSON.
+fn same(a: &twin::sim::metrics::Table, b: &twin::sim::metrics::Table) {
+    assert_eq!(a.names, b.names);
+    assert_eq!(
+        serde_json::to_string(a).expect("json"),
+        serde_json::to_string(b).expect("json")
+    );
+}
+
+#[test]
+fn simulation_results_round_trip_through_parquet_and_arrow_ipc() {
+    use twin::export::{sim_report_batches, sim_table_from_batch, write_sim_report_parquet};
+    let report = sim_report();
+    assert_eq!(report.devices.rows(), 300);
+    let dir = std::env::temp_dir().join(format!("twin-sim-export-{}", std::process::id()));
+    let paths = write_sim_report_parquet(&dir, &report).expect("write");
+    assert_eq!(paths.len(), 4);
+    let tables = [
+        ("devices", &report.devices),
+        ("gateways", &report.gateways),
+        ("timeline", &report.timeline),
+    ];
+    for (name, table) in tables {
+        let file = std::fs::File::open(dir.join(format!("{name}.parquet"))).expect("open");
+        let batches = read_parquet(file).expect("read");
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, table.rows(), "{name}");
+        let back = sim_table_from_batch(&batches[0]).expect("table");
+        if batches.len() == 1 {
+            same(&back, table);
+        }
+    }
+    let summary = std::fs::File::open(dir.join("summary.parquet")).expect("open");
+    let back = sim_table_from_batch(&read_parquet(summary).expect("read")[0]).expect("table");
+    assert_eq!(back.rows(), 1);
+    assert_eq!(
+        back.u64("delivered").expect("col"),
+        &[report.summary.delivered]
+    );
+    assert_eq!(
+        back.f64("delivery_ratio").expect("col"),
+        &[report.summary.delivery_ratio]
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    // Arrow IPC in memory, every table.
+    for (name, rb) in sim_report_batches(&report).expect("batches") {
+        let mut buf = Vec::new();
+        write_arrow_ipc(&mut buf, &rb).expect("ipc");
+        let back = read_arrow_ipc(std::io::Cursor::new(buf)).expect("read");
+        let t = sim_table_from_batch(&back[0]).expect("table");
+        assert_eq!(t.rows(), rb.num_rows(), "{name}");
+        assert_eq!(t.names.len(), rb.num_columns(), "{name}");
+    }
+    same(
+        &sim_table_from_batch(&sim_report_batches(&report).expect("b")[1].1).expect("t"),
+        &report.devices,
+    );
+}
+
+#[test]
+fn foreign_tables_are_not_simulation_tables() {
+    use twin::export::sim_table_from_batch;
+    let audit = audit_batch(&[]).expect("empty");
+    let e = sim_table_from_batch(&audit).expect_err("strings and timestamps");
+    assert_eq!(e.kind(), ErrorKind::Serialization);
+    assert!(e.to_string().contains("Float64, Int64 or UInt64"), "{e}");
+}

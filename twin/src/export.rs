@@ -1,5 +1,6 @@
-//! Columnar export for the data stack: histories, insights and command audit logs as Arrow
-//! record batches, written as Parquet or Arrow IPC files (feature `columnar`).
+//! Columnar export for the data stack: histories, insights, command audit logs and
+//! simulation results (a [`sim::Report`](crate::sim::Report)'s tables) as Arrow record
+//! batches, written as Parquet or Arrow IPC files (feature `columnar`).
 //!
 //! Times are Arrow `Timestamp(Nanosecond)` columns, signals appear both as their dense id
 //! and by name, so a file reads naturally in pandas, polars, DuckDB or Spark.
@@ -8,7 +9,8 @@ use std::io::{Read, Seek, Write};
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
+    Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+    UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema as ArrowSchema, TimeUnit};
 
@@ -208,4 +210,104 @@ pub fn write_arrow_ipc<W: Write>(writer: W, rb: &RecordBatch) -> Result<()> {
 pub fn read_arrow_ipc<R: Read + Seek>(reader: R) -> Result<Vec<RecordBatch>> {
     let r = arrow_ipc::reader::FileReader::try_new(reader, None).map_err(arrow_err)?;
     r.map(|b| b.map_err(arrow_err)).collect()
+}
+
+/// A simulation result table (see [`crate::sim::metrics::Table`]) as a record batch: one
+/// Arrow column per table column, `Float64`, `Int64` or `UInt64` as stored (NaN stays NaN).
+///
+/// ```
+/// let mut s = twin::sim::Scenario::single(20, 60.0, 600.0);
+/// s.seed = 1;
+/// let report = twin::sim::run(&s)?;
+/// let rb = twin::export::sim_table_batch(&report.devices)?;
+/// assert_eq!(rb.num_rows(), 20);
+/// let back = twin::export::sim_table_from_batch(&rb)?;
+/// assert_eq!(back.u64("reports")?, report.devices.u64("reports")?);
+/// # Ok::<(), twin::Error>(())
+/// ```
+pub fn sim_table_batch(table: &crate::sim::metrics::Table) -> Result<RecordBatch> {
+    use crate::sim::metrics::Column;
+    let mut fields = Vec::with_capacity(table.names.len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(table.names.len());
+    for (name, column) in table.names.iter().zip(&table.columns) {
+        let (dt, array): (DataType, ArrayRef) = match column {
+            Column::F64(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
+            Column::I64(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+            Column::U64(v) => (DataType::UInt64, Arc::new(UInt64Array::from(v.clone()))),
+        };
+        fields.push(Field::new(name, dt, false));
+        columns.push(array);
+    }
+    if columns.is_empty() {
+        return RecordBatch::try_new_with_options(
+            Arc::new(ArrowSchema::empty()),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(0)),
+        )
+        .map_err(arrow_err);
+    }
+    RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns).map_err(arrow_err)
+}
+
+/// A simulation table back from a record batch made by [`sim_table_batch`] (or any batch
+/// of non-null `Float64`, `Int64` and `UInt64` columns); other column types or nulls are
+/// refused with [`Error::Serialization`].
+pub fn sim_table_from_batch(rb: &RecordBatch) -> Result<crate::sim::metrics::Table> {
+    use crate::sim::metrics::{Column, Table};
+    let mut t = Table::default();
+    for (field, array) in rb.schema().fields().iter().zip(rb.columns()) {
+        if array.null_count() > 0 {
+            return Err(Error::Serialization(format!(
+                "column {} has nulls; a simulation table has none",
+                field.name()
+            )));
+        }
+        let any = array.as_any();
+        let column = if let Some(a) = any.downcast_ref::<Float64Array>() {
+            Column::F64(a.values().to_vec())
+        } else if let Some(a) = any.downcast_ref::<Int64Array>() {
+            Column::I64(a.values().to_vec())
+        } else if let Some(a) = any.downcast_ref::<UInt64Array>() {
+            Column::U64(a.values().to_vec())
+        } else {
+            return Err(Error::Serialization(format!(
+                "column {} is {}; a simulation table holds Float64, Int64 or UInt64",
+                field.name(),
+                field.data_type()
+            )));
+        };
+        t.push(field.name(), column)?;
+    }
+    Ok(t)
+}
+
+/// Every table of a simulation report as named record batches: `summary` (one row, the
+/// figures of [`sim::sweep::summary_table`](crate::sim::sweep::summary_table)), `devices`,
+/// `gateways` and `timeline`.
+pub fn sim_report_batches(report: &crate::sim::Report) -> Result<Vec<(&'static str, RecordBatch)>> {
+    let summary = crate::sim::sweep::summary_table(std::slice::from_ref(report))?;
+    Ok(vec![
+        ("summary", sim_table_batch(&summary)?),
+        ("devices", sim_table_batch(&report.devices)?),
+        ("gateways", sim_table_batch(&report.gateways)?),
+        ("timeline", sim_table_batch(&report.timeline)?),
+    ])
+}
+
+/// Write a simulation report as Parquet files `summary.parquet`, `devices.parquet`,
+/// `gateways.parquet` and `timeline.parquet` in `dir` (created if missing); returns the
+/// paths written.
+pub fn write_sim_report_parquet(
+    dir: impl AsRef<std::path::Path>,
+    report: &crate::sim::Report,
+) -> Result<Vec<std::path::PathBuf>> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir)?;
+    let mut paths = Vec::new();
+    for (name, rb) in sim_report_batches(report)? {
+        let path = dir.join(format!("{name}.parquet"));
+        write_parquet(std::fs::File::create(&path)?, &rb)?;
+        paths.push(path);
+    }
+    Ok(paths)
 }
