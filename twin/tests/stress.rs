@@ -13,7 +13,7 @@ use twin::{ErrorKind, Sample, SampleBatch, Schema, SignalId, SignalSpec, Timesta
 
 const TWINS: u64 = 6;
 const PRODUCERS_PER_TWIN: u32 = 2;
-/// Kept small under ThreadSanitizer (it is slow), larger otherwise.
+/// Smaller in debug builds (the test command and ThreadSanitizer run those), larger in release.
 const PER_PRODUCER: i64 = if cfg!(debug_assertions) {
     3_000
 } else {
