@@ -201,13 +201,17 @@ mod tests {
             counts: vec![10, 0],
             ..BuildingConfig::default()
         };
-        let e = study(&cfg).unwrap_err();
+        let e = study(&cfg).expect_err("refused");
         assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
         assert!(e.to_string().contains("building.counts.1"), "{e}");
         let cfg = BuildingConfig {
             period_s: -1.0,
             ..BuildingConfig::default()
         };
-        assert!(cfg.validate().unwrap_err().to_string().contains("period_s"));
+        assert!(cfg
+            .validate()
+            .expect_err("refused")
+            .to_string()
+            .contains("period_s"));
     }
 }

@@ -407,7 +407,7 @@ mod tests {
             houses: 0,
             ..GridConfig::default()
         })
-        .unwrap_err();
+        .expect_err("refused");
         assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
         assert!(e.to_string().contains("grid.houses"), "{e}");
         let e = GridConfig {
@@ -415,7 +415,7 @@ mod tests {
             ..GridConfig::default()
         }
         .validate()
-        .unwrap_err();
+        .expect_err("refused");
         assert!(e.to_string().contains("grid.strategies"), "{e}");
         assert!(serde_json::from_str::<GridConfig>(r#"{"homes": 3}"#).is_err());
     }

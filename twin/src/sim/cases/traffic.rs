@@ -286,13 +286,17 @@ mod tests {
     fn bad_settings_name_the_field() {
         let mut cfg = TrafficConfig::default();
         cfg.plans[1].green_s = 120.0;
-        let e = run(&cfg).unwrap_err();
+        let e = run(&cfg).expect_err("refused");
         assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
         assert!(e.to_string().contains("traffic.plans.1.green_s"), "{e}");
-        let e = run_plan(0, 1, &plans()[0]).unwrap_err();
+        let e = run_plan(0, 1, &plans()[0]).expect_err("refused");
         assert!(e.to_string().contains("traffic.vehicles"), "{e}");
         cfg = TrafficConfig::default();
         cfg.plans[0].cycle_s = f64::NAN;
-        assert!(cfg.validate().unwrap_err().to_string().contains("cycle_s"));
+        assert!(cfg
+            .validate()
+            .expect_err("refused")
+            .to_string()
+            .contains("cycle_s"));
     }
 }
