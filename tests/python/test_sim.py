@@ -264,3 +264,58 @@ def test_smart_grid_example_draws_the_plot_and_prints_the_library_numbers(tmp_pa
     assert list(printed) == lib["strategy"]
     for name, red in zip(lib["strategy"], lib["peak_reduction"]):
         assert printed[name] == round(100 * red, 1)
+
+
+def test_building_and_traffic_examples_draw_their_plots(tmp_path):
+    b, t = tmp_path / "b.png", tmp_path / "t.png"
+    out_b = subprocess.run(
+        [sys.executable, str(ROOT / "examples/python/sim_building.py"), str(b)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    out_t = subprocess.run(
+        [sys.executable, str(ROOT / "examples/python/sim_traffic.py"), str(t), "--vehicles", "200"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    for png in (b, t):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    lib_b = twin.building_placement()
+    rows = [l.split() for l in out_b.splitlines() if re.match(r"\s+\d+\s+[\d.]+%", l)]
+    assert [int(r[0]) for r in rows] == list(lib_b["sensors"])
+    assert [r[1] for r in rows] == [f"{100 * c:.1f}%" for c in lib_b["coverage"]]
+    lib_t = twin.traffic_corridor(vehicles=200)
+    means = [float(m.group(1)) for m in re.finditer(r"^\D+?\d+ s\s+([\d.]+)", out_t, re.M)]
+    assert means == [round(x, 1) for x in lib_t["mean_travel_s"]]
+
+
+def test_a_run_releases_the_gil():
+    """Another Python thread gets work done while a long run is under way."""
+    import threading
+    import time
+
+    def work(devices):
+        return lambda: twin.sim_run(scenario(devices=devices, horizon_s=3600.0))
+
+    n = 2_000
+    while True:
+        t0 = time.perf_counter()
+        work(n)()
+        if time.perf_counter() - t0 >= 0.4 or n >= 2_000_000:
+            break
+        n *= 2
+    started, ended = threading.Event(), {}
+
+    def run():
+        started.set()
+        work(n)()
+        ended["work"] = time.perf_counter()
+
+    th = threading.Thread(target=run)
+    th.start()
+    started.wait()
+    time.sleep(0.02)
+    s = 0
+    for i in range(20_000):
+        s += i
+    mine = time.perf_counter()
+    th.join()
+    assert mine < ended["work"]
