@@ -1,15 +1,18 @@
-//! The headline numbers of the sim examples, checked.
+//! The headline numbers of the sim examples, checked through the library cases
+//! (`twin::sim::cases`) that the examples print.
 
-#[path = "../examples/sim_smart_grid.rs"]
-mod smart_grid;
-
-use smart_grid::{compare, Strategy};
+use twin::sim::cases::{building, grid, traffic};
 
 #[test]
 fn smart_grid_demand_response_cuts_the_peak_on_paired_runs() {
-    let r = compare(400, 7);
+    let cfg = grid::GridConfig {
+        houses: 400,
+        seed: 7,
+        ..grid::GridConfig::default()
+    };
+    let r = grid::compare(&cfg).expect("runs");
     let (base, shift, both) = (&r[0], &r[1], &r[2]);
-    assert_eq!(base.strategy, Strategy::Baseline);
+    assert_eq!(base.strategy, grid::Strategy::Baseline);
     // Paired on common random numbers: the same base load and the same charging energy.
     assert_eq!(base.base_kwh, shift.base_kwh);
     assert_eq!(base.base_kwh, both.base_kwh);
@@ -24,8 +27,9 @@ fn smart_grid_demand_response_cuts_the_peak_on_paired_runs() {
         "baseline peak at {} h",
         base.peak_at_h
     );
-    let cut = (base.peak_kw - shift.peak_kw) / base.peak_kw;
+    let cut = shift.peak_reduction_vs(base);
     assert!(cut > 0.10, "peak reduction {cut}");
+    assert_eq!(cut, (base.peak_kw - shift.peak_kw) / base.peak_kw);
     // A setback lowers heating energy and costs some comfort.
     assert!(both.heating_kwh < base.heating_kwh);
     assert!(both.discomfort_deg_h >= base.discomfort_deg_h);
@@ -33,18 +37,44 @@ fn smart_grid_demand_response_cuts_the_peak_on_paired_runs() {
     let total: f64 = base
         .demand_kw
         .iter()
-        .map(|kw| kw * smart_grid::STEP_S / 3600.0)
+        .map(|kw| kw * grid::STEP_S / 3600.0)
         .sum();
     let parts = base.heating_kwh + base.charging_kwh + base.base_kwh;
     assert!((total - parts).abs() < 1e-6 * parts);
+    // The demand curve spans the horizon; the peak is its maximum, at the reported time.
+    assert_eq!(base.demand_kw.len() as f64, grid::HORIZON_S / grid::STEP_S);
+    let at = base.interval_start_h();
+    let top = base
+        .demand_kw
+        .iter()
+        .position(|&x| x == base.peak_kw)
+        .expect("peak is in the curve");
+    assert_eq!(at[top], base.peak_at_h);
+    // One strategy on its own gives the same result as inside the comparison.
+    let alone = grid::run(&cfg, grid::Strategy::ShiftCharging).expect("runs");
+    assert_eq!(&alone, shift);
 }
 
-#[path = "../examples/sim_building.rs"]
-mod building;
+#[test]
+fn smart_grid_results_round_trip_through_json() {
+    let cfg = grid::GridConfig {
+        houses: 50,
+        ..grid::GridConfig::default()
+    };
+    let r = grid::compare(&cfg).expect("runs");
+    let back: Vec<grid::GridResult> =
+        serde_json::from_str(&serde_json::to_string(&r).expect("json")).expect("parses");
+    assert_eq!(back, r);
+}
 
 #[test]
 fn building_coverage_grows_and_delivery_falls_with_sensor_count() {
-    let rows = building::study(&[10, 50, 200], 2).expect("runs");
+    let cfg = building::BuildingConfig {
+        counts: vec![10, 50, 200],
+        threads: 2,
+        ..building::BuildingConfig::default()
+    };
+    let rows = building::study(&cfg).expect("runs");
     assert_eq!(rows.len(), 3);
     // More sensors cover more floor...
     assert!(rows[0].coverage < rows[1].coverage && rows[1].coverage < rows[2].coverage);
@@ -59,24 +89,26 @@ fn building_coverage_grows_and_delivery_falls_with_sensor_count() {
         (rows[2].delivery - (-2.0_f64 * g).exp()).abs() < 0.05,
         "{rows:?}"
     );
+    // Working sensors never outnumber the sensors.
+    assert!(rows.iter().all(|r| r.working <= r.sensors && r.working > 0));
 }
-
-#[path = "../examples/sim_traffic.rs"]
-mod traffic;
 
 #[test]
 fn traffic_green_wave_beats_simultaneous_signals() {
-    let [simultaneous, wave, wave60] = traffic::plans();
-    let a = traffic::run(600, 3, simultaneous);
-    let b = traffic::run(600, 3, wave);
-    let c = traffic::run(600, 3, wave60);
-    for r in [&a, &b, &c] {
+    let r = traffic::run(&traffic::TrafficConfig::default()).expect("runs");
+    let (a, b) = (&r[0], &r[1]);
+    assert_eq!(r.len(), 3);
+    for r in &r {
         // Every vehicle drove through and reported at every signal.
         assert_eq!(r.vehicles, 600);
         assert_eq!(r.reports, 600 * traffic::INTERSECTIONS as u64);
+        assert_eq!(r.travel_times_s.len(), 600);
         // Nobody beats free flow.
-        let free = traffic::INTERSECTIONS as f64 * traffic::SPACING_M / traffic::SPEED_MS;
+        let free = traffic::free_flow_s();
         assert!(r.mean_travel_s >= free - 1e-6);
+        assert!(r.travel_times_s[0] >= free - 1e-6);
+        let mean = r.travel_times_s.iter().sum::<f64>() / 600.0;
+        assert!((mean - r.mean_travel_s).abs() < 1e-9);
     }
     // The green wave stops vehicles far less often and gets them through sooner.
     assert!(
@@ -84,4 +116,7 @@ fn traffic_green_wave_beats_simultaneous_signals() {
         "{a:?} {b:?}"
     );
     assert!(b.mean_travel_s < a.mean_travel_s, "{a:?} {b:?}");
+    // One plan on its own gives the same result as inside the comparison.
+    let alone = traffic::run_plan(600, 3, &traffic::plans()[1]).expect("runs");
+    assert_eq!(&alone, b);
 }

@@ -6,6 +6,7 @@
 //! - [`results`]: `IngestReport`, `Insight`, `Command`.
 //! - [`columns`]: how numpy arrays become batch columns (borrowed or converted).
 //! - [`analytics`]: detectors, features, health, RUL, estimation and reliability models.
+//! - [`sim`]: `SimReport`, `sim_run` and friends, and the simulator's worked studies.
 //! - [`errors`]: `TwinError` and one subclass per [`twin::ErrorKind`].
 
 use pyo3::prelude::*;
@@ -17,6 +18,8 @@ pub mod errors;
 mod repr;
 pub mod results;
 pub mod schema;
+// sim bindings (issue 5)
+pub mod sim;
 
 /// Native core of the `twin` package; import from `twin` instead.
 #[pymodule]
@@ -51,6 +54,12 @@ mod _twin {
     use crate::results::{PyCommand, PyIngestReport, PyInsight};
     #[pymodule_export]
     use crate::schema::{PyCommandSpec, PySchema, PySignalSpec};
+    // sim bindings (issue 5)
+    #[pymodule_export]
+    use crate::sim::{
+        building_placement, sim_paired, sim_replicate, sim_run, sim_sweep, sim_validate,
+        smart_grid, traffic_corridor, PySimReport,
+    };
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -85,6 +85,18 @@ from twin._twin import (
     condition_features,
     __version__,
 )
+# sim (issue 5)
+from twin._twin import (
+    SimReport,
+    building_placement,
+    sim_paired,
+    sim_replicate,
+    sim_run,
+    sim_sweep,
+    sim_validate,
+    smart_grid,
+    traffic_corridor,
+)
 
 __all__ = [
     "DETACH_MIN_SAMPLES",
@@ -134,5 +146,15 @@ __all__ = [
     "VersionConflictError",
     "Weibull",
     "condition_features",
+    # sim (issue 5)
+    "SimReport",
+    "building_placement",
+    "sim_paired",
+    "sim_replicate",
+    "sim_run",
+    "sim_sweep",
+    "sim_validate",
+    "smart_grid",
+    "traffic_corridor",
     "__version__",
 ]

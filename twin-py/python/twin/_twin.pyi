@@ -901,3 +901,56 @@ class ParticleFilter:
     def from_json(cls, json: str) -> Self: ...
     @property
     def effective_sample_size(self) -> float: ...
+
+# ---------------------------------------------------------------------------- sim (issue 5)
+
+class SimReport:
+    """What one simulation run produced: a summary dict and tables as dicts of numpy arrays."""
+
+    @property
+    def summary(self) -> dict[str, Any]: ...
+    @property
+    def devices(self) -> dict[str, npt.NDArray[Any]]: ...
+    @property
+    def gateways(self) -> dict[str, npt.NDArray[Any]]: ...
+    @property
+    def timeline(self) -> dict[str, npt.NDArray[Any]]: ...
+    def to_pandas(self, table: str) -> Any: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, json: str) -> Self: ...
+
+def sim_validate(scenario: Union[str, Mapping[str, Any]]) -> None:
+    """Validate a scenario; raises InvalidInputError naming the offending field."""
+
+def sim_run(scenario: Union[str, Mapping[str, Any]]) -> SimReport:
+    """Validate and run a scenario with the GIL released."""
+
+def sim_replicate(scenario: Union[str, Mapping[str, Any]], n: int, threads: int = 0) -> list[SimReport]:
+    """``n`` independent replications, ``threads`` at a time (0: all cores)."""
+
+def sim_sweep(
+    scenario: Union[str, Mapping[str, Any]],
+    path: str,
+    values: Sequence[float],
+    replications: int = 1,
+    threads: int = 0,
+) -> dict[str, Any]:
+    """Sweep a numeric field by dotted path: ``path``, ``table`` (numpy columns) and ``reports``."""
+
+def sim_paired(
+    baseline: Union[str, Mapping[str, Any]],
+    variant: Union[str, Mapping[str, Any]],
+    n: int,
+    threads: int = 0,
+) -> dict[str, Any]:
+    """Paired runs on common random numbers: ``baseline``, ``variant`` and ``differences``."""
+
+def smart_grid(**config: Any) -> dict[str, Any]:
+    """The smart-grid demand-response study (houses, seed, strategies)."""
+
+def building_placement(**config: Any) -> dict[str, Any]:
+    """The building sensor-placement study (counts, seed, period_s, horizon_s, threads)."""
+
+def traffic_corridor(**config: Any) -> dict[str, Any]:
+    """The traffic-corridor signal-timing study (vehicles, seed, plans)."""

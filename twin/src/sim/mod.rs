@@ -36,6 +36,7 @@
 //! # Ok::<(), twin::Error>(())
 //! ```
 
+pub mod cases;
 pub mod connection;
 pub mod energy;
 mod engine;
