@@ -62,6 +62,10 @@ fi
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p twin-ffi --locked
 ok "miri"
 
+step "ThreadSanitizer: producers feeding a fleet through bounded channels (twin/tests/stress.rs)"
+bash scripts/tsan.sh
+ok "tsan"
+
 step "fuzz: every cargo-fuzz target, 5,000 executions from the committed corpus"
 bash scripts/fuzz.sh 5000
 ok "fuzz"
