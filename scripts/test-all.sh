@@ -46,6 +46,10 @@ step "clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 ok "clippy"
 
+step "rustdoc -D warnings (broken intra-doc links)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p twin --no-deps --locked
+ok "rustdoc"
+
 step "Rust unit, integration and doc tests"
 cargo test --workspace --locked
 ok "cargo test"

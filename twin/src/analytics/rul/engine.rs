@@ -6,8 +6,8 @@
 //! every `every` rows asks the model for a [`RulPrediction`]. Each prediction becomes an
 //! [`Insight`] of kind [`InsightKind::Rul`] whose `value` is the point RUL and whose
 //! `score` is the interval's lower end (the conservative figure to plan maintenance on);
-//! the whole prediction, interval included, is kept as [`RulEngine::latest`] and can be
-//! read through [`Twin::engine_state`](crate::Twin::engine_state).
+//! the whole prediction, interval included, is kept as [`RulEngine::latest`] (and in the
+//! engine's part of a twin snapshot).
 //!
 //! Row times are cycle numbers (1, 2, 3, ...) by default, as in run-to-failure
 //! libraries such as C-MAPSS; with [`RowClock::Seconds`] they are the sample times in
