@@ -14,9 +14,12 @@ pub mod analytics;
 pub mod columns;
 pub mod digital_twin;
 pub mod errors;
+pub mod maintenance;
+pub mod physics;
 mod repr;
 pub mod results;
 pub mod schema;
+pub mod whatif;
 
 /// Native core of the `twin` package; import from `twin` instead.
 #[pymodule]
@@ -51,6 +54,22 @@ mod _twin {
     use crate::results::{PyCommand, PyIngestReport, PyInsight};
     #[pymodule_export]
     use crate::schema::{PyCommandSpec, PySchema, PySignalSpec};
+
+    // ---- what-if, physics models, maintenance and decision support ----
+    #[pymodule_export]
+    use crate::maintenance::{
+        advise_survival, age_replacement_cost_rate, conveyor_fleet_study, maintenance_costs,
+        maintenance_evaluate, optimise_age_replacement, optimise_policy, submit_recommendation,
+        survive_window, wind_farm_study,
+    };
+    #[pymodule_export]
+    use crate::physics::{
+        PyBatteryCell, PyBatteryModel, PyConveyorDrive, PyConveyorModel, PyPumpDrive, PyPumpModel,
+        PyThermalMass, PyThermalModel, PyWindTurbine, PyWindTurbineModel,
+    };
+    #[pymodule_export]
+    use crate::whatif::{PyWhatIfResult, PyWhatIfScenario};
+    // ---- end what-if ----
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
