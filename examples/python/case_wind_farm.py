@@ -6,8 +6,9 @@ winds to its twin, which accumulates blade damage by Miner's rule; after two yea
 asks by Monte Carlo whether the blades last to the blade change in year 20 with 90%
 confidence and, where they would not, derates the turbine through its command gate just
 enough. The script prints the same table as the Rust example and draws, for each derated
-site, the twin's projected blade damage from its estimate at the advice to the blade
-change, at full power and derated (median and 5-95% band), with the failure line D = 1.
+site, the blade damage projected by the site's turbine model from the twin's damage
+estimate at the advice to the blade change, at full power and derated (median and 5-95%
+band over the S-N scatter), with the failure line D = 1.
 
     python examples/python/case_wind_farm.py [PNG] [--scales 7 7.5 ...] [--seed S]
 
@@ -65,14 +66,20 @@ def projection(row, derate, seed):
 
 def plot(rows, path, seed):
     derated = [r for r in rows if r["derate"] < 1.0] or rows[-1:]
-    fig, axes = plt.subplots(1, len(derated), figsize=(4 * len(derated), 3.6), squeeze=False)
-    for ax, row in zip(axes[0], derated):
+    cols = min(3, len(derated))
+    nrows = -(-len(derated) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.5 * cols, 3.6 * nrows), squeeze=False)
+    for ax in axes.flat[len(derated):]:
+        ax.set_visible(False)
+    for ax, row in zip(axes.flat, derated):
         for derate, colour, label in [(1.0, "#cc3311", "full power"), (row["derate"], "#0077bb", f"derate {row['derate']:.3f}")]:
             r = projection(row, derate, seed)
             k = r.names.index("damage")
-            years = ADVISE_AT_YEARS + r.times_s / YEAR
-            ax.fill_between(years, r.quantile(0.05)[:, k], r.quantile(0.95)[:, k], color=colour, alpha=0.2)
-            ax.plot(years, r.quantile(0.5)[:, k], color=colour, label=label)
+            # Row 0 is the model's own start; the estimate is set at the first step.
+            years = ADVISE_AT_YEARS + r.times_s[1:] / YEAR
+            lo, mid, hi = (r.quantile(q)[1:, k] for q in (0.05, 0.5, 0.95))
+            ax.fill_between(years, lo, hi, color=colour, alpha=0.2)
+            ax.plot(years, mid, color=colour, label=label)
         ax.axhline(1.0, color="black", lw=0.8, ls="--")
         ax.set_title(f"site scale {row['wind_scale']:.1f} m/s", fontsize=9)
         ax.set_xlabel("years")

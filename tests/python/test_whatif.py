@@ -321,3 +321,60 @@ def test_docstring_examples_run(name):
     for t in tests:
         runner.run(t)
     assert runner.tries > 0 and runner.failures == 0
+
+
+# ---- long calls release the GIL ------------------------------------------------------
+
+import threading  # noqa: E402
+import time  # noqa: E402
+
+
+def other_thread_finished_first(work):
+    """Run `work` in a thread; meanwhile sleep briefly and do a little Python work here.
+    True if that work finished before `work` returned (impossible if `work` held the GIL)."""
+    started = threading.Event()
+    ended = {}
+
+    def run():
+        started.set()
+        work()
+        ended["work"] = time.perf_counter()
+
+    th = threading.Thread(target=run)
+    th.start()
+    started.wait()
+    time.sleep(0.02)
+    s = 0
+    for i in range(20_000):
+        s += i
+    mine = time.perf_counter()
+    th.join()
+    return mine < ended["work"]
+
+
+def long_enough(make, seconds=0.4):
+    scale = 1
+    while True:
+        work = make(scale)
+        t0 = time.perf_counter()
+        work()
+        if time.perf_counter() - t0 >= seconds or scale >= 1024:
+            return make(scale)
+        scale *= 2
+
+
+def whatif_call(k):
+    t = twin.Twin(twin.Schema.conveyor(), model=twin.ConveyorModel())
+    s = twin.WhatIfScenario(30 * DAY, 600.0, paths=100 * k, seed=1)
+    return lambda: t.what_if(s)
+
+
+def evaluate_call(k):
+    return lambda: twin.maintenance_evaluate(
+        {"kind": "rul_based", "lead_time_s": DAY, "inspection_interval_s": DAY}, units=100 * k, seed=1
+    )
+
+
+@pytest.mark.parametrize("make", [whatif_call, evaluate_call], ids=["what_if", "maintenance_evaluate"])
+def test_monte_carlo_and_policy_simulation_release_the_gil(make):
+    assert other_thread_finished_first(long_enough(make))
