@@ -356,3 +356,78 @@ pub fn wind_farm_study(config: &WindFarmConfig) -> Result<Vec<TurbineRow>> {
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn bad_study_settings_get_typed_errors_naming_the_field() {
+        let bad = [
+            WindFarmConfig {
+                scales: vec![],
+                ..WindFarmConfig::default()
+            },
+            WindFarmConfig {
+                scales: vec![8.0, -1.0],
+                ..WindFarmConfig::default()
+            },
+            WindFarmConfig {
+                blade_change_years: 1.0,
+                ..WindFarmConfig::default()
+            },
+            WindFarmConfig {
+                confidence: 1.0,
+                ..WindFarmConfig::default()
+            },
+            WindFarmConfig {
+                min_derate: 0.0,
+                ..WindFarmConfig::default()
+            },
+        ];
+        for (cfg, field) in bad.iter().zip([
+            "scales",
+            "scales",
+            "blade_change_years",
+            "confidence",
+            "min_derate",
+        ]) {
+            let e = wind_farm_study(cfg).expect_err("refused");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(e.to_string().contains(field), "{e}");
+        }
+        // A Weibull life has no condition for the condition-based and predictive policies.
+        let weibull = FleetStudyConfig {
+            units: 5,
+            degradation: Degradation::Weibull {
+                shape: 2.0,
+                scale: 30.0 * DAY,
+            },
+            ..FleetStudyConfig::default()
+        };
+        assert_eq!(
+            fleet_study(&weibull).expect_err("refused").kind(),
+            ErrorKind::InvalidInput
+        );
+        let empty = FleetStudyConfig {
+            units: 0,
+            ..FleetStudyConfig::default()
+        };
+        assert_eq!(
+            fleet_study(&empty).expect_err("refused").kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn configs_round_trip_through_json_with_the_examples_defaults() {
+        let f: FleetStudyConfig = serde_json::from_str("{}").expect("defaults");
+        assert_eq!(f, FleetStudyConfig::default());
+        assert_eq!((f.units, f.seed, f.horizon_s), (100, 2026, 365.0 * DAY));
+        let w: WindFarmConfig =
+            serde_json::from_str(r#"{"scales": [7.0, 9.5], "seed": 3}"#).expect("partial");
+        assert_eq!(w.scales, vec![7.0, 9.5]);
+        assert_eq!((w.paths, w.confidence), (300, 0.9));
+    }
+}
