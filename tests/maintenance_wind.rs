@@ -1,24 +1,28 @@
-//! The wind-farm case study, checked on the example's own code: a calm site keeps full
+//! The wind-farm case study, checked on the library code the example prints: a calm site keeps full
 //! power, a windy one is derated just enough to reach the blade change with 90%
 //! confidence, the derate reaches the turbine and its blades then wear more slowly.
 
-#[path = "../examples/case_wind_farm.rs"]
-mod case;
+use twin::maintenance::cases::{wind_farm_study, WindFarmConfig};
 
 #[test]
 fn windy_sites_are_derated_to_reach_the_blade_change_and_calm_ones_are_not() {
-    let rows = case::study(&[7.0, 9.5], 3).expect("study");
+    let rows = wind_farm_study(&WindFarmConfig {
+        scales: vec![7.0, 9.5],
+        seed: 3,
+        ..WindFarmConfig::default()
+    })
+    .expect("study");
     let (calm, windy) = (&rows[0], &rows[1]);
     assert_eq!(calm.derate, 1.0);
-    assert!(calm.survival_full >= case::CONFIDENCE);
+    assert!(calm.survival_full >= WindFarmConfig::default().confidence);
     assert_eq!(calm.energy_loss, 0.0);
-    assert!(windy.survival_full < case::CONFIDENCE);
+    assert!(windy.survival_full < WindFarmConfig::default().confidence);
     assert!(
         windy.derate < 1.0 && windy.derate >= 0.3,
         "{}",
         windy.derate
     );
-    assert!(windy.survival_derated >= case::CONFIDENCE);
+    assert!(windy.survival_derated >= WindFarmConfig::default().confidence);
     assert!(
         windy.energy_loss > 0.0 && windy.energy_loss < 0.2,
         "{}",

@@ -108,12 +108,18 @@ fn poisoned() -> PyErr {
 /// ``include_properties``) an EWMA monitor checks alarm limits and flags anomalies; its
 /// findings are read with :meth:`insights` / :meth:`drain_insights`.
 ///
+/// ``model`` (a :class:`ConveyorModel`, :class:`ThermalModel`, :class:`BatteryModel`,
+/// :class:`PumpModel` or :class:`WindTurbineModel`) gives the twin a digital model that
+/// assimilates the samples and runs forward in :meth:`what_if`.
+///
 /// Times are integer nanoseconds. Methods are thread-safe; batch ingest releases the GIL.
 #[pyclass(frozen, name = "Twin", module = "twin")]
 pub struct PyTwin {
     inner: Mutex<twin::Twin>,
     schema: Py<PySchema>,
     monitor: Option<MonitorConfig>,
+    /// The model object given as `model=` (what-if bindings), kept for pickling.
+    model: Option<Py<PyAny>>,
 }
 
 impl PyTwin {
@@ -123,7 +129,7 @@ impl PyTwin {
     /// held while waiting for the GIL, which rules out lock-order deadlocks. Without
     /// `detach` an uncontended lock is taken directly; if another thread holds it, the
     /// GIL is released while waiting.
-    fn with_twin<R, F>(&self, py: Python<'_>, detach: bool, f: F) -> PyResult<R>
+    pub(crate) fn with_twin<R, F>(&self, py: Python<'_>, detach: bool, f: F) -> PyResult<R>
     where
         F: FnOnce(&mut twin::Twin) -> R + Send,
         R: Send,
@@ -174,35 +180,62 @@ impl PyTwin {
 #[pymethods]
 impl PyTwin {
     #[new]
-    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true)), text_signature = "(schema, monitor=True)")]
-    fn new(schema: Bound<'_, PySchema>, monitor: MonitorArg<'_>) -> PyResult<Self> {
+    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true), model = None), text_signature = "(schema, monitor=True, model=None)")]
+    fn new(
+        schema: Bound<'_, PySchema>,
+        monitor: MonitorArg<'_>,
+        model: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let monitor = monitor.config()?;
         let s = (*schema.get().inner).clone();
-        let twin = builder(s, monitor.as_ref())
+        let spec = model
+            .as_ref()
+            .map(|m| crate::physics::model_spec("model", m))
+            .transpose()?;
+        let twin = builder(s.clone(), monitor.as_ref())
+            .and_then(|b| match &spec {
+                Some(spec) => spec.attach(b, &s),
+                None => Ok(b),
+            })
             .and_then(|b| b.build())
             .map_err(to_py)?;
         Ok(PyTwin {
             inner: Mutex::new(twin),
             schema: schema.unbind(),
             monitor,
+            model: model.map(Bound::unbind),
         })
     }
 
     /// Rebuild a twin from :meth:`snapshot` JSON; ``monitor`` must match the twin that was
     /// saved. Raises :class:`SerializationError` if the snapshot does not fit.
     #[staticmethod]
-    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true)), text_signature = "(json, monitor=True)")]
-    fn from_snapshot(py: Python<'_>, json: &str, monitor: MonitorArg<'_>) -> PyResult<Self> {
+    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true), model = None), text_signature = "(json, monitor=True, model=None)")]
+    fn from_snapshot(
+        py: Python<'_>,
+        json: &str,
+        monitor: MonitorArg<'_>,
+        model: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let monitor = monitor.config()?;
         let snap = twin::TwinSnapshot::from_json(json).map_err(to_py)?;
         let schema = snap.schema().clone();
+        let spec = model
+            .as_ref()
+            .map(|m| crate::physics::model_spec("model", m))
+            .transpose()?;
         let twin = builder(schema.clone(), monitor.as_ref())
+            .and_then(|b| match &spec {
+                Some(spec) => spec.attach(b, &schema),
+                None => Ok(b),
+            })
             .and_then(|b| b.restore(snap))
             .map_err(to_py)?;
         Ok(PyTwin {
             inner: Mutex::new(twin),
             schema: Py::new(py, PySchema::from_schema(schema))?,
             monitor,
+            model: model.map(Bound::unbind),
         })
     }
 
@@ -477,6 +510,41 @@ impl PyTwin {
         Ok(list)
     }
 
+    // ---- what-if (bindings in crate::whatif) ----
+
+    /// Run the twin's digital model forward from its current estimate under ``scenario``
+    /// (a :class:`WhatIfScenario`, a dict or JSON), with Monte Carlo over the model's
+    /// uncertainty and the GIL released; the twin itself is not touched. A twin without a
+    /// model raises :class:`InvalidInputError`, an unknown input :class:`UnknownSignalError`.
+    ///
+    /// >>> import twin
+    /// >>> t = twin.Twin(twin.Schema.conveyor(), model=twin.ConveyorModel())
+    /// >>> r = t.what_if(twin.WhatIfScenario(45 * 86400.0, 3600.0, inputs={"speed_setpoint": 1.5}, paths=300, seed=1))
+    /// >>> r.failure_probability < 0.5
+    /// True
+    fn what_if(
+        &self,
+        py: Python<'_>,
+        scenario: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::whatif::PyWhatIfResult> {
+        let s = crate::whatif::scenario_arg(scenario)?;
+        self.with_twin(py, true, |tw| tw.what_if(&s))?
+            .map(|inner| crate::whatif::PyWhatIfResult { inner })
+            .map_err(to_py)
+    }
+
+    /// The model object the twin was built with (``None`` without one).
+    #[getter]
+    fn model(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.model.as_ref().map(|m| m.clone_ref(py))
+    }
+
+    /// The model's current estimate of ``name`` (a state variable or set-point), or
+    /// ``None`` without a model or for a name the model does not estimate.
+    fn estimate(&self, py: Python<'_>, name: &str) -> PyResult<Option<f64>> {
+        self.with_twin(py, false, |tw| tw.model().and_then(|m| m.estimate(name)))
+    }
+
     /// Everything the twin has learnt, as JSON; :meth:`from_snapshot` restores it.
     fn snapshot(&self, py: Python<'_>) -> PyResult<String> {
         self.with_twin(py, true, |tw| tw.snapshot().and_then(|s| s.to_json()))?
@@ -489,9 +557,17 @@ impl PyTwin {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let json = self.snapshot(py)?;
         let restore = py.get_type::<PyTwin>().getattr("from_snapshot")?;
+        let model = match &self.model {
+            Some(m) => m.bind(py).clone(),
+            None => py.None().into_bound(py),
+        };
         let args = PyTuple::new(
             py,
-            [json.into_pyobject(py)?.into_any(), self.monitor_arg(py)?],
+            [
+                json.into_pyobject(py)?.into_any(),
+                self.monitor_arg(py)?,
+                model,
+            ],
         )?;
         Ok((restore, args))
     }

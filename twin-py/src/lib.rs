@@ -15,11 +15,14 @@ pub mod analytics;
 pub mod columns;
 pub mod digital_twin;
 pub mod errors;
+pub mod maintenance;
+pub mod physics;
 mod repr;
 pub mod results;
 pub mod schema;
 // sim bindings (issue 5)
 pub mod sim;
+pub mod whatif;
 
 /// Native core of the `twin` package; import from `twin` instead.
 #[pymodule]
@@ -60,6 +63,22 @@ mod _twin {
         building_placement, sim_paired, sim_replicate, sim_run, sim_sweep, sim_validate,
         smart_grid, traffic_corridor, PySimReport,
     };
+
+    // ---- what-if, physics models, maintenance and decision support ----
+    #[pymodule_export]
+    use crate::maintenance::{
+        advise_survival, age_replacement_cost_rate, conveyor_fleet_study, maintenance_costs,
+        maintenance_evaluate, optimise_age_replacement, optimise_policy, submit_recommendation,
+        survive_window, wind_farm_study,
+    };
+    #[pymodule_export]
+    use crate::physics::{
+        PyBatteryCell, PyBatteryModel, PyConveyorDrive, PyConveyorModel, PyPumpDrive, PyPumpModel,
+        PyThermalMass, PyThermalModel, PyWindTurbine, PyWindTurbineModel,
+    };
+    #[pymodule_export]
+    use crate::whatif::{PyWhatIfResult, PyWhatIfScenario};
+    // ---- end what-if ----
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -166,7 +166,10 @@ fn block_delivers_everything_exactly_once() {
 #[test]
 fn reject_counts_every_refusal_and_loses_nothing_else() {
     let o = run(OverflowPolicy::Reject, 8);
-    assert!(o.refused > 0, "the queues overflowed: producers outpace the consumer");
+    assert!(
+        o.refused > 0,
+        "the queues overflowed: producers outpace the consumer"
+    );
     assert_eq!(o.refused, o.refused_by_producers);
     assert_eq!(o.sent + o.refused, o.attempted);
     assert_eq!(o.dropped, 0);
@@ -180,7 +183,10 @@ fn drop_oldest_counts_every_drop_and_keeps_order() {
     let o = run(OverflowPolicy::DropOldest, 8);
     assert_eq!(o.sent, o.attempted);
     assert_eq!(o.refused, 0);
-    assert!(o.dropped > 0, "the queues overflowed: producers outpace the consumer");
+    assert!(
+        o.dropped > 0,
+        "the queues overflowed: producers outpace the consumer"
+    );
     assert_eq!(o.delivered + o.dropped, o.sent);
     assert_eq!(o.accepted, o.delivered);
     // Dropping the oldest never reorders what remains, nor delivers anything twice.

@@ -15,6 +15,7 @@
 //! # Ok::<(), twin::Error>(())
 //! ```
 
+pub mod cases;
 mod optimise;
 pub mod setpoint;
 
