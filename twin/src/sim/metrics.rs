@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "values", rename_all = "snake_case")]
 pub enum Column {
-    /// Floating-point values.
-    F64(Vec<f64>),
+    /// Floating-point values (NaN marks "no value": in JSON it is `null`, and infinities are
+    /// the strings `"inf"` and `"-inf"`, so every value reads back as it was).
+    F64(#[serde(with = "non_finite")] Vec<f64>),
     /// Signed integers.
     I64(Vec<i64>),
     /// Unsigned counts.
@@ -255,5 +256,82 @@ impl LatencyHistogram {
             }
         }
         Some(self.max)
+    }
+}
+
+/// JSON has no NaN or infinity: NaN is written as `null` and infinities as `"inf"` /
+/// `"-inf"`, and read back as such.
+mod non_finite {
+    use serde::de::{Deserializer, Error as _};
+    use serde::ser::{SerializeSeq, Serializer};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Cell {
+        Number(f64),
+        Word(String),
+        Null(()),
+    }
+
+    pub(super) fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(values.len()))?;
+        for &v in values {
+            if v.is_nan() {
+                seq.serialize_element(&Option::<f64>::None)?;
+            } else if v == f64::INFINITY {
+                seq.serialize_element("inf")?;
+            } else if v == f64::NEG_INFINITY {
+                seq.serialize_element("-inf")?;
+            } else {
+                seq.serialize_element(&v)?;
+            }
+        }
+        seq.end()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let cells: Vec<Option<Cell>> = Vec::deserialize(d)?;
+        cells
+            .into_iter()
+            .map(|c| match c {
+                None | Some(Cell::Null(())) => Ok(f64::NAN),
+                Some(Cell::Number(v)) => Ok(v),
+                Some(Cell::Word(w)) => match w.as_str() {
+                    "inf" => Ok(f64::INFINITY),
+                    "-inf" => Ok(f64::NEG_INFINITY),
+                    "nan" => Ok(f64::NAN),
+                    other => Err(D::Error::custom(format!("not a number: {other:?}"))),
+                },
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::{Column, Table};
+
+    #[test]
+    fn non_finite_cells_survive_json() {
+        let mut t = Table::default();
+        t.push(
+            "x",
+            Column::F64(vec![1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.25]),
+        )
+        .expect("column");
+        let json = serde_json::to_string(&t).expect("json");
+        assert!(json.contains(r#"[1.5,null,"inf","-inf",-0.25]"#), "{json}");
+        let back: Table = serde_json::from_str(&json).expect("parse");
+        let v = back.f64("x").expect("column");
+        assert_eq!(
+            (v[0], v[2], v[3], v[4]),
+            (1.5, f64::INFINITY, f64::NEG_INFINITY, -0.25)
+        );
+        assert!(v[1].is_nan());
+        assert!(serde_json::from_str::<Table>(
+            r#"{"names":["x"],"columns":[{"type":"f64","values":["many"]}]}"#
+        )
+        .is_err());
     }
 }
