@@ -3320,6 +3320,37 @@ TwinResult twin_twin_new_conveyor(const char *config_json,
                                   struct TwinTwin **out);
 
 /**
+ * Create a twin of one of the built-in physics models by name, with the model's design
+ * as JSON merged over its defaults (`NULL, 0` for the defaults), so that
+ * `twin_twin_what_if` can run it forward. The twin has the model's standard schema and
+ * the built-in EWMA monitor.
+ *
+ * `kind` (`kind_len` bytes) is one of:
+ * - `"conveyor"`: `twin::entity::ConveyorConfig` (state `wear`; inputs `load`,
+ *   `speed_setpoint`), as `twin_twin_new_conveyor` with the default uncertainty;
+ * - `"thermal"`: `twin::physics::ThermalConfig` (`resistance` 0.05 K/W, `capacitance`
+ *   20000 J/K, `ambient` 25 °C, `max_temp` 90 °C, ...; state `temperature`; inputs `power`,
+ *   `ambient`);
+ * - `"pump"`: `twin::physics::PumpConfig`;
+ * - `"wind_turbine"`: `twin::physics::WindConfig`;
+ * - `"battery"`: `twin::analytics::estimate::BatteryCircuit`.
+ *
+ * Errors (`*out` then untouched): an unknown kind, invalid JSON, an unknown setting or an
+ * invalid value give `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `kind` must point to `kind_len` and `params_json` to `params_len` readable bytes
+ * (`params_json` may be NULL if its length is 0); `out` to a writable `TwinTwin *`.
+ */
+TwinResult twin_twin_new_model(const char *kind,
+                               size_t kind_len,
+                               const char *params_json,
+                               size_t params_len,
+                               struct TwinTwin **out);
+
+/**
  * Branch the twin's current estimate and run its digital model forward under a scenario
  * (`twin::whatif::Scenario` as `len` bytes of JSON: `horizon_s`, `step_s`, `inputs` by
  * name, `faults`, `monte_carlo` with `paths`, `seed`, `parameter_uncertainty`,

@@ -3,9 +3,10 @@
  * C ABI. A lossy deployment's counts reconcile and its delivery ratio equals delivered /
  * sent summed from the per-device columns; replications and a paired comparison agree
  * with their summaries; a bad scenario is refused naming its field; a deterministic
- * what-if on a conveyor twin fails at the step the discrete wear law gives; the
- * renewal-reward cost rate matches its closed form for exponential lives; an infeasible
- * optimisation is refused and writes nothing.
+ * what-if on a conveyor twin fails at the step the discrete wear law gives, and a heated
+ * thermal mass at the step its exact solution gives; the renewal-reward cost rate matches
+ * its closed form for exponential lives; an infeasible optimisation is refused and writes
+ * nothing.
  *
  * Built and run by scripts/check-c.sh (strict warnings, ASan/UBSan, valgrind).
  */
@@ -302,8 +303,29 @@ static void test_what_if(void) {
     EXPECT(out == sentinel);
     twin_twin_free(plain);
     twin_schema_free(schema);
-    /* A bad design. */
+    /* A thermal mass by name (R = 0.05 K/W, C = 20000 J/K, 25 C ambient) heated with 2 kW:
+     * T(t) = 125 - 100 exp(-t / 1000 s) reaches its 90 C limit at 1000 ln(1 / 0.35) =
+     * 1049.8 s, so with 10 s steps the deterministic run fails at 1050 s. */
+    TwinTwin *th = NULL;
+    EXPECT_CODE(twin_twin_new_model("thermal", 7, NULL, 0, &th), TWIN_RESULT_OK);
+    const char heat[] = "{\"horizon_s\": 2000, \"step_s\": 10,"
+                        " \"inputs\": {\"power\": {\"kind\": \"constant\", \"value\": 2000}},"
+                        " \"monte_carlo\": {\"paths\": 2, \"parameter_uncertainty\": 0,"
+                        " \"process_noise\": 0}}";
+    TwinWhatIf *hw = NULL;
+    EXPECT_CODE(twin_twin_what_if(th, heat, strlen(heat), &hw), TWIN_RESULT_OK);
+    if (hw != NULL) {
+        TwinWhatIfFailure f;
+        EXPECT_CODE(twin_what_if_failure(hw, &f), TWIN_RESULT_OK);
+        EXPECT(f.failed == 2 && fabs(f.first_s - 1050.0) < 1e-6);
+        EXPECT(fabs(1000.0 * log(1.0 / 0.35) - 1049.8) < 0.05);
+        twin_what_if_free(hw);
+    }
+    twin_twin_free(th);
     TwinTwin *bad = NULL;
+    EXPECT_CODE(twin_twin_new_model("boiler", 6, NULL, 0, &bad), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(bad == NULL && last_error_contains("unknown model"));
+    /* A bad design. */
     EXPECT_CODE(twin_twin_new_conveyor("{\"nominal_speed\": -2}", 21, NULL, 0, &bad),
                 TWIN_RESULT_INVALID_INPUT);
     EXPECT(bad == NULL && last_error_contains("nominal_speed"));
