@@ -1098,6 +1098,28 @@ typedef struct TwinSimSummary {
 } TwinSimSummary;
 
 /**
+ * The set-point chosen by `twin_twin_survive_window`.
+ */
+typedef struct TwinSetpointAdvice {
+    /**
+     * The largest value found whose survival probability meets the confidence.
+     */
+    double value;
+    /**
+     * Its simulated probability of surviving to the window.
+     */
+    double survival;
+    /**
+     * The survival probability at `hi` (no derate).
+     */
+    double survival_at_hi;
+    /**
+     * What-if runs made.
+     */
+    size_t runs;
+} TwinSetpointAdvice;
+
+/**
  * The time-to-failure distribution of a what-if run.
  */
 typedef struct TwinWhatIfFailure {
@@ -3373,6 +3395,30 @@ TwinResult twin_twin_what_if(const struct TwinTwin *twin,
                              const char *scenario_json,
                              size_t len,
                              struct TwinWhatIf **out);
+
+/**
+ * Choose the largest value of one model input, held constant until a maintenance window,
+ * at which the twin's model survives to the window with a given probability: the query is
+ * JSON (`twin::maintenance::SurvivalQuery`): `scenario` (a what-if scenario whose horizon
+ * is the time to the window), `input` (for example `"speed_setpoint"`), `lo`, `hi` and
+ * `confidence` in (0, 1). The twin is not changed.
+ *
+ * Errors (`*out` then untouched): text that is not a query gives
+ * `TWIN_RESULT_SERIALIZATION`; a twin without a model able to run forward, invalid bounds
+ * or confidence, and an infeasible query (even `lo` does not survive; the message says
+ * "infeasible") `TWIN_RESULT_INVALID_INPUT`; an unknown input
+ * `TWIN_RESULT_UNKNOWN_SIGNAL`.
+ *
+ * Thread safety: the twin must not be used by another thread during the call.
+ *
+ * # Safety
+ * `twin` must be a live twin; `query_json` must point to `len` readable bytes; `out` to a
+ * writable `TwinSetpointAdvice`.
+ */
+TwinResult twin_twin_survive_window(const struct TwinTwin *twin,
+                                    const char *query_json,
+                                    size_t len,
+                                    struct TwinSetpointAdvice *out);
 
 /**
  * Free a what-if result. `twin_what_if_free(NULL)` does nothing.

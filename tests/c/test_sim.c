@@ -279,6 +279,16 @@ static void test_what_if(void) {
         twin_what_if_free(m);
     }
     twin_twin_free(u);
+    /* Derate to reach a window 40 days away: ln 3 / (2 a (v / 2)^2) >= 40 days gives
+     * v <= 2 sqrt(30 / 40) = 1.732 m/s, to the one-day step. */
+    const char query[] =
+        "{\"scenario\": {\"horizon_s\": 3456000, \"step_s\": 86400, \"monte_carlo\": {\"paths\": 1}},"
+        " \"input\": \"speed_setpoint\", \"lo\": 0.5, \"hi\": 2.0, \"confidence\": 0.9}";
+    TwinSetpointAdvice advice = {-1.0, -1.0, -1.0, 0};
+    EXPECT_CODE(twin_twin_survive_window(t, query, strlen(query), &advice), TWIN_RESULT_OK);
+    double bound = 2.0 * sqrt(30.0 / 40.0);
+    EXPECT(advice.value <= bound * 1.02 && advice.value >= bound * 0.97);
+    EXPECT(advice.survival == 1.0 && advice.survival_at_hi == 0.0);
     /* Bad scenarios: an unknown input, a negative horizon; *out untouched. */
     TwinWhatIf *sentinel = (TwinWhatIf *)&checks;
     TwinWhatIf *out = sentinel;

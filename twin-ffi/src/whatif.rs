@@ -18,8 +18,9 @@ use serde_json::Value;
 use twin::analytics::estimate::BatteryCircuit;
 use twin::entity::{ConveyorConfig, ConveyorDrive};
 use twin::maintenance::{
-    age_replacement_cost_rate, evaluate, optimise_age_replacement, optimise_policy, Constraint,
-    Costs, Degradation, Fleet, Optimum, Policy, PolicyFamily, PolicyReport,
+    age_replacement_cost_rate, evaluate, optimise_age_replacement, optimise_policy, survive_window,
+    Constraint, Costs, Degradation, Fleet, Optimum, Policy, PolicyFamily, PolicyReport,
+    SurvivalQuery,
 };
 use twin::model::DigitalModel;
 use twin::model::{ConveyorModel, ConveyorUncertainty};
@@ -260,6 +261,80 @@ pub unsafe extern "C" fn twin_twin_what_if(
         })?;
         let inner = twin.twin().what_if(&scenario).or_fail()?;
         put_handle(TwinWhatIf { inner }, out);
+        Ok(())
+    })
+}
+
+/// The set-point chosen by `twin_twin_survive_window`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TwinSetpointAdvice {
+    /// The largest value found whose survival probability meets the confidence.
+    pub value: f64,
+    /// Its simulated probability of surviving to the window.
+    pub survival: f64,
+    /// The survival probability at `hi` (no derate).
+    pub survival_at_hi: f64,
+    /// What-if runs made.
+    pub runs: usize,
+}
+
+/// Choose the largest value of one model input, held constant until a maintenance window,
+/// at which the twin's model survives to the window with a given probability: the query is
+/// JSON (`twin::maintenance::SurvivalQuery`): `scenario` (a what-if scenario whose horizon
+/// is the time to the window), `input` (for example `"speed_setpoint"`), `lo`, `hi` and
+/// `confidence` in (0, 1). The twin is not changed.
+///
+/// Errors (`*out` then untouched): text that is not a query gives
+/// `TWIN_RESULT_SERIALIZATION`; a twin without a model able to run forward, invalid bounds
+/// or confidence, and an infeasible query (even `lo` does not survive; the message says
+/// "infeasible") `TWIN_RESULT_INVALID_INPUT`; an unknown input
+/// `TWIN_RESULT_UNKNOWN_SIGNAL`.
+///
+/// Thread safety: the twin must not be used by another thread during the call.
+///
+/// # Safety
+/// `twin` must be a live twin; `query_json` must point to `len` readable bytes; `out` to a
+/// writable `TwinSetpointAdvice`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_twin_survive_window(
+    twin: *const TwinTwin,
+    query_json: *const c_char,
+    len: usize,
+    out: *mut TwinSetpointAdvice,
+) -> TwinResult {
+    ffi_boundary!("twin_twin_survive_window", {
+        let twin = arg!(ref twin);
+        let query_json = arg!(str query_json, len);
+        let out = arg!(out out);
+        let query: SurvivalQuery = serde_json::from_str(query_json).map_err(|e| {
+            fail(
+                TwinResult::Serialization,
+                format!("not a survival query: {e}"),
+            )
+        })?;
+        let model = twin.twin().model().ok_or_else(|| {
+            fail(
+                TwinResult::InvalidInput,
+                "the twin has no digital model to run forward",
+            )
+        })?;
+        let forward = model.forward().ok_or_else(|| {
+            fail(
+                TwinResult::InvalidInput,
+                format!("model {} cannot run forward", model.name()),
+            )
+        })?;
+        let advice = survive_window(forward.as_ref(), &query).or_fail()?;
+        put(
+            out,
+            TwinSetpointAdvice {
+                value: advice.value,
+                survival: advice.survival,
+                survival_at_hi: advice.survival_at_hi,
+                runs: advice.runs,
+            },
+        );
         Ok(())
     })
 }
@@ -1374,6 +1449,94 @@ mod tests {
             );
         }
         assert_eq!(t, sentinel);
+    }
+
+    #[test]
+    fn a_derated_set_point_survives_to_the_window() {
+        // A new bearing at 2 m/s lasts about 30 days; to reach a window 40 days away with no
+        // uncertainty the speed must satisfy ln 3 / (2 a (v / 2)^2) >= 40 days, that is
+        // v <= 2 sqrt(30 / 40) = 1.732 m/s (to the one-day step of the run).
+        let t = conveyor(EXACT);
+        let q = r#"{"scenario": {"horizon_s": 3456000, "step_s": 86400,
+            "monte_carlo": {"paths": 1}}, "input": "speed_setpoint", "lo": 0.5, "hi": 2.0,
+            "confidence": 0.9}"#;
+        let mut a = TwinSetpointAdvice {
+            value: -1.0,
+            survival: -1.0,
+            survival_at_hi: -1.0,
+            runs: 0,
+        };
+        // SAFETY: live twin, valid text and output.
+        let r = unsafe { twin_twin_survive_window(t, c(q), q.len(), &mut a) };
+        assert_eq!(r, TwinResult::Ok, "{}", last_error());
+        assert_eq!((a.survival, a.survival_at_hi), (1.0, 0.0));
+        let bound = 2.0 * (30.0f64 / 40.0).sqrt();
+        assert!(
+            a.value <= bound * 1.02 && a.value >= bound * 0.97,
+            "{}",
+            a.value
+        );
+        assert!(a.runs > 2);
+        // The same query in Rust.
+        let query: SurvivalQuery = serde_json::from_str(q).expect("query");
+        let fm = ConveyorModel::new(&ConveyorDrive::standard_schema(), ConveyorConfig::default())
+            .and_then(|m| m.with_uncertainty(serde_json::from_str(EXACT).expect("exact")))
+            .expect("model");
+        let rust = survive_window(
+            twin::model::DigitalModel::forward(&fm)
+                .expect("forward")
+                .as_ref(),
+            &query,
+        )
+        .expect("advice");
+        assert!((rust.value - a.value).abs() <= 1e-9 * a.value);
+        // Infeasible (a window no speed reaches), unknown input, bad text: refused.
+        let before = a;
+        for (json, code, needle) in [
+            (
+                q.replace("3456000", "345600000")
+                    .replace("86400,", "864000,"),
+                TwinResult::InvalidInput,
+                "infeasible",
+            ),
+            (
+                q.replace("speed_setpoint", "torque"),
+                TwinResult::UnknownSignal,
+                "torque",
+            ),
+            (
+                q.replace("\"lo\"", "\"low\""),
+                TwinResult::Serialization,
+                "survival query",
+            ),
+            (
+                q.replace("0.9}", "1.5}"),
+                TwinResult::InvalidInput,
+                "confidence",
+            ),
+        ] {
+            // SAFETY: live twin, valid text and output.
+            let r = unsafe { twin_twin_survive_window(t, c(&json), json.len(), &mut a) };
+            assert_eq!((r, a), (code, before), "{json}: {}", last_error());
+            assert!(last_error().contains(needle), "{}", last_error());
+        }
+        // SAFETY: NULL checks.
+        unsafe {
+            assert_eq!(
+                twin_twin_survive_window(null(), c(q), q.len(), &mut a),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_twin_survive_window(t, null(), q.len(), &mut a),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_twin_survive_window(t, c(q), q.len(), null_mut()),
+                TwinResult::NullParameter
+            );
+            twin_twin_free(t);
+        }
+        assert_eq!(a, before);
     }
 
     const H: f64 = 3600.0;
