@@ -3421,6 +3421,33 @@ TwinResult twin_twin_survive_window(const struct TwinTwin *twin,
                                     struct TwinSetpointAdvice *out);
 
 /**
+ * Advise and act: choose the set-point as `twin_twin_survive_window` does and submit it as
+ * command `command` (`command_len` bytes) at `time_ns`, through the same safety gate as
+ * `twin_twin_command` (the schema's limits and rate limits). A command the gate accepts is
+ * queued for sending (take it with `twin_twin_take_commands`, or let `twin_twin_step`
+ * send it) and logged in the twin's audit log with the source `advisor:survive_window`;
+ * a refused one is logged and never sent. `*out` receives the advice only if the command
+ * was accepted.
+ *
+ * Errors (`*out` then untouched): those of `twin_twin_survive_window`; an unknown command
+ * gives `TWIN_RESULT_UNKNOWN_SIGNAL`; a value outside the command's limits
+ * `TWIN_RESULT_OUT_OF_RANGE`; too fast a change `TWIN_RESULT_RATE_LIMITED`.
+ *
+ * Thread safety: not safe for concurrent use of the same twin.
+ *
+ * # Safety
+ * `twin` must be a live twin; `query_json` must point to `len` and `command` to
+ * `command_len` readable bytes; `out` to a writable `TwinSetpointAdvice`.
+ */
+TwinResult twin_twin_advise_survival(struct TwinTwin *twin,
+                                     const char *query_json,
+                                     size_t len,
+                                     const char *command,
+                                     size_t command_len,
+                                     int64_t time_ns,
+                                     struct TwinSetpointAdvice *out);
+
+/**
  * Free a what-if result. `twin_what_if_free(NULL)` does nothing.
  *
  * Thread safety: no other thread may use the result during or after this call.

@@ -289,6 +289,19 @@ static void test_what_if(void) {
     double bound = 2.0 * sqrt(30.0 / 40.0);
     EXPECT(advice.value <= bound * 1.02 && advice.value >= bound * 0.97);
     EXPECT(advice.survival == 1.0 && advice.survival_at_hi == 0.0);
+    /* Advise and act: the derated speed goes through the command gate and is queued; a
+     * second one 0.1 s later breaks the command's 1 s minimum interval and is refused. */
+    TwinSetpointAdvice acted = {-1.0, -1.0, -1.0, 0};
+    EXPECT_CODE(twin_twin_advise_survival(t, query, strlen(query), "set_speed", 9, 0, &acted),
+                TWIN_RESULT_OK);
+    EXPECT(acted.value == advice.value);
+    size_t pending = 0;
+    EXPECT_CODE(twin_twin_pending_command_count(t, &pending), TWIN_RESULT_OK);
+    EXPECT(pending == 1);
+    EXPECT_CODE(twin_twin_advise_survival(t, query, strlen(query), "set_speed", 9, 100000000, &acted),
+                TWIN_RESULT_RATE_LIMITED);
+    EXPECT_CODE(twin_twin_pending_command_count(t, &pending), TWIN_RESULT_OK);
+    EXPECT(pending == 1 && acted.value == advice.value);
     /* Bad scenarios: an unknown input, a negative horizon; *out untouched. */
     TwinWhatIf *sentinel = (TwinWhatIf *)&checks;
     TwinWhatIf *out = sentinel;

@@ -16,6 +16,7 @@ use std::ffi::c_char;
 use serde::Deserialize;
 use serde_json::Value;
 use twin::analytics::estimate::BatteryCircuit;
+use twin::decision::advise_survival;
 use twin::entity::{ConveyorConfig, ConveyorDrive};
 use twin::maintenance::{
     age_replacement_cost_rate, evaluate, optimise_age_replacement, optimise_policy, survive_window,
@@ -29,7 +30,7 @@ use twin::physics::{
     ThermalModel, WindConfig, WindTurbine, WindTurbineModel,
 };
 use twin::whatif::{Scenario, WhatIfResult};
-use twin::{Schema, Twin, TwinBuilder};
+use twin::{Schema, Timestamp, Twin, TwinBuilder};
 
 use crate::analytics::{copy_slice_out, drop_handle, json_out, put, put_handle, settings};
 use crate::handle::{builder, TwinTwin};
@@ -326,6 +327,64 @@ pub unsafe extern "C" fn twin_twin_survive_window(
             )
         })?;
         let advice = survive_window(forward.as_ref(), &query).or_fail()?;
+        put(
+            out,
+            TwinSetpointAdvice {
+                value: advice.value,
+                survival: advice.survival,
+                survival_at_hi: advice.survival_at_hi,
+                runs: advice.runs,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Advise and act: choose the set-point as `twin_twin_survive_window` does and submit it as
+/// command `command` (`command_len` bytes) at `time_ns`, through the same safety gate as
+/// `twin_twin_command` (the schema's limits and rate limits). A command the gate accepts is
+/// queued for sending (take it with `twin_twin_take_commands`, or let `twin_twin_step`
+/// send it) and logged in the twin's audit log with the source `advisor:survive_window`;
+/// a refused one is logged and never sent. `*out` receives the advice only if the command
+/// was accepted.
+///
+/// Errors (`*out` then untouched): those of `twin_twin_survive_window`; an unknown command
+/// gives `TWIN_RESULT_UNKNOWN_SIGNAL`; a value outside the command's limits
+/// `TWIN_RESULT_OUT_OF_RANGE`; too fast a change `TWIN_RESULT_RATE_LIMITED`.
+///
+/// Thread safety: not safe for concurrent use of the same twin.
+///
+/// # Safety
+/// `twin` must be a live twin; `query_json` must point to `len` and `command` to
+/// `command_len` readable bytes; `out` to a writable `TwinSetpointAdvice`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_twin_advise_survival(
+    twin: *mut TwinTwin,
+    query_json: *const c_char,
+    len: usize,
+    command: *const c_char,
+    command_len: usize,
+    time_ns: i64,
+    out: *mut TwinSetpointAdvice,
+) -> TwinResult {
+    ffi_boundary!("twin_twin_advise_survival", {
+        let twin = arg!(mut twin);
+        let query_json = arg!(str query_json, len);
+        let command = arg!(str command, command_len);
+        let out = arg!(out out);
+        let query: SurvivalQuery = serde_json::from_str(query_json).map_err(|e| {
+            fail(
+                TwinResult::Serialization,
+                format!("not a survival query: {e}"),
+            )
+        })?;
+        let (inner, _, _) = twin.parts();
+        let rec = advise_survival(inner, &query, command).or_fail()?;
+        let advice = rec
+            .advice
+            .clone()
+            .ok_or_else(|| fail(TwinResult::Other, "the recommendation carries no advice"))?;
+        rec.submit(inner, Timestamp(time_ns)).or_fail()?;
         put(
             out,
             TwinSetpointAdvice {
@@ -1532,6 +1591,84 @@ mod tests {
             );
             assert_eq!(
                 twin_twin_survive_window(t, c(q), q.len(), null_mut()),
+                TwinResult::NullParameter
+            );
+            twin_twin_free(t);
+        }
+        assert_eq!(a, before);
+    }
+
+    #[test]
+    fn advice_becomes_a_checked_command() {
+        let t = conveyor(EXACT);
+        let q = r#"{"scenario": {"horizon_s": 3456000, "step_s": 86400,
+            "monte_carlo": {"paths": 1}}, "input": "speed_setpoint", "lo": 0.5, "hi": 2.0,
+            "confidence": 0.9}"#;
+        let mut a = TwinSetpointAdvice {
+            value: -1.0,
+            survival: -1.0,
+            survival_at_hi: -1.0,
+            runs: 0,
+        };
+        // SAFETY: live twin, valid texts and output.
+        let r =
+            unsafe { twin_twin_advise_survival(t, c(q), q.len(), c("set_speed"), 9, 0, &mut a) };
+        assert_eq!(r, TwinResult::Ok, "{}", last_error());
+        assert!(a.value < 2.0 && a.survival == 1.0);
+        // SAFETY: live twin.
+        let inner = unsafe { (*t).twin() };
+        let pending = inner.pending_commands();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].value(), a.value);
+        let sources: Vec<String> = inner.audit_log().map(|e| format!("{e:?}")).collect();
+        assert!(
+            sources.iter().any(|s| s.contains("advisor:survive_window")),
+            "{sources:?}"
+        );
+        // A second advice 0.1 s later changes nothing but is too soon for the command's
+        // 1 s minimum interval: refused by the gate, never queued, nothing written.
+        let before = a;
+        // SAFETY: as above.
+        let r = unsafe {
+            twin_twin_advise_survival(t, c(q), q.len(), c("set_speed"), 9, 100_000_000, &mut a)
+        };
+        assert_eq!(
+            (r, a),
+            (TwinResult::RateLimited, before),
+            "{}",
+            last_error()
+        );
+        // SAFETY: live twin.
+        assert_eq!(unsafe { (*t).twin() }.pending_commands().len(), 1);
+        // An unknown command, NULL arguments.
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(
+                twin_twin_advise_survival(
+                    t,
+                    c(q),
+                    q.len(),
+                    c("set_torque"),
+                    10,
+                    5_000_000_000,
+                    &mut a
+                ),
+                TwinResult::UnknownSignal
+            );
+            assert_eq!(
+                twin_twin_advise_survival(null_mut(), c(q), q.len(), c("set_speed"), 9, 0, &mut a),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_twin_advise_survival(t, null(), q.len(), c("set_speed"), 9, 0, &mut a),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_twin_advise_survival(t, c(q), q.len(), null(), 9, 0, &mut a),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_twin_advise_survival(t, c(q), q.len(), c("set_speed"), 9, 0, null_mut()),
                 TwinResult::NullParameter
             );
             twin_twin_free(t);
