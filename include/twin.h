@@ -434,6 +434,15 @@ typedef struct TwinRulModel TwinRulModel;
 typedef struct TwinSchema TwinSchema;
 
 /**
+ * The results of one or more simulation runs (opaque). Made by `twin_sim_run`,
+ * `twin_sim_replicate` or `twin_sim_paired`, freed with `twin_sim_report_free`.
+ *
+ * A report never changes: several threads may read it at once; it must not be freed
+ * while another thread uses it.
+ */
+typedef struct TwinSimReport TwinSimReport;
+
+/**
  * A state-space model (opaque): the built-in linear model or the battery equivalent
  * circuit. Made by `twin_state_model_linear_new` or `twin_state_model_battery_new`, freed
  * with `twin_state_model_free`. Estimators keep their own copy.
@@ -461,6 +470,15 @@ typedef struct TwinTwin TwinTwin;
  * freed while another thread uses it.
  */
 typedef struct TwinWeibull TwinWeibull;
+
+/**
+ * The result of a what-if run (opaque), made by `twin_twin_what_if` and freed with
+ * `twin_what_if_free`.
+ *
+ * A result never changes: several threads may read it at once; it must not be freed
+ * while another thread uses it.
+ */
+typedef struct TwinWhatIf TwinWhatIf;
 
 /**
  * What a detector says about one value.
@@ -949,6 +967,243 @@ typedef struct TwinRejection {
      */
     TwinResult reason;
 } TwinRejection;
+
+/**
+ * The scalar results of one simulation run. Counts reconcile: `reports == delivered +
+ * undelivered + in_flight`, and `failed_transmissions == lost_channel + dropped_queue +
+ * gateway_down + collisions + out_of_range`. Figures that do not exist (a latency when
+ * nothing was delivered, a lifetime when no battery ran out) are NaN; test with `isnan`.
+ */
+typedef struct TwinSimSummary {
+    /**
+     * Devices simulated.
+     */
+    uint64_t devices;
+    /**
+     * Gateways simulated.
+     */
+    uint64_t gateways;
+    /**
+     * Simulated time, s.
+     */
+    double horizon_s;
+    /**
+     * Events processed.
+     */
+    uint64_t events;
+    /**
+     * Readings taken (one per report).
+     */
+    uint64_t reports;
+    /**
+     * Transmissions (first tries and retries).
+     */
+    uint64_t transmissions;
+    /**
+     * Reports that reached a gateway.
+     */
+    uint64_t delivered;
+    /**
+     * Retries scheduled.
+     */
+    uint64_t retries;
+    /**
+     * Transmissions that failed.
+     */
+    uint64_t failed_transmissions;
+    /**
+     * Reports given up.
+     */
+    uint64_t undelivered;
+    /**
+     * Reports still under way at the horizon.
+     */
+    uint64_t in_flight;
+    /**
+     * Transmissions lost on the channel.
+     */
+    uint64_t lost_channel;
+    /**
+     * Transmissions dropped by a full gateway queue.
+     */
+    uint64_t dropped_queue;
+    /**
+     * Transmissions sent to a gateway that was down.
+     */
+    uint64_t gateway_down;
+    /**
+     * LoRa transmissions destroyed by a collision.
+     */
+    uint64_t collisions;
+    /**
+     * LoRa transmissions below the gateway's sensitivity.
+     */
+    uint64_t out_of_range;
+    /**
+     * LoRa transmissions delayed by the duty cycle.
+     */
+    uint64_t duty_cycle_deferred;
+    /**
+     * LoRa reports dropped because the duty cycle delayed them by more than a period.
+     */
+    uint64_t duty_cycle_skipped;
+    /**
+     * Readings the gateways forwarded after edge pre-processing.
+     */
+    uint64_t forwarded;
+    /**
+     * `delivered / reports`.
+     */
+    double delivery_ratio;
+    /**
+     * Mean end-to-end latency, s (NaN if nothing was delivered).
+     */
+    double latency_mean_s;
+    /**
+     * Median latency, s (histogram bin, within 4.4 %; NaN if nothing was delivered).
+     */
+    double latency_p50_s;
+    /**
+     * 95th percentile latency, s (NaN if nothing was delivered).
+     */
+    double latency_p95_s;
+    /**
+     * 99th percentile latency, s (NaN if nothing was delivered).
+     */
+    double latency_p99_s;
+    /**
+     * Largest latency, s (NaN if nothing was delivered).
+     */
+    double latency_max_s;
+    /**
+     * Charge drawn by all devices, mAh.
+     */
+    double energy_mah;
+    /**
+     * Devices whose battery ran out.
+     */
+    uint64_t depleted;
+    /**
+     * Earliest battery depletion, s (NaN if none ran out).
+     */
+    double first_depletion_s;
+    /**
+     * Mean lifetime of the depleted devices, s (NaN if none ran out).
+     */
+    double mean_lifetime_s;
+    /**
+     * Share of device-time the devices were up.
+     */
+    double availability;
+} TwinSimSummary;
+
+/**
+ * The set-point chosen by `twin_twin_survive_window`.
+ */
+typedef struct TwinSetpointAdvice {
+    /**
+     * The largest value found whose survival probability meets the confidence.
+     */
+    double value;
+    /**
+     * Its simulated probability of surviving to the window.
+     */
+    double survival;
+    /**
+     * The survival probability at `hi` (no derate).
+     */
+    double survival_at_hi;
+    /**
+     * What-if runs made.
+     */
+    size_t runs;
+} TwinSetpointAdvice;
+
+/**
+ * The time-to-failure distribution of a what-if run.
+ */
+typedef struct TwinWhatIfFailure {
+    /**
+     * Paths simulated.
+     */
+    size_t paths;
+    /**
+     * Paths that failed within the horizon.
+     */
+    size_t failed;
+    /**
+     * `failed / paths`.
+     */
+    double probability;
+    /**
+     * Earliest failure time, s (NaN if no path failed).
+     */
+    double first_s;
+    /**
+     * Mean failure time of the failed paths, s (NaN if no path failed).
+     */
+    double mean_failed_s;
+} TwinWhatIfFailure;
+
+/**
+ * The outcome of a maintenance policy over a simulated fleet.
+ */
+typedef struct TwinMaintenanceReport {
+    /**
+     * Units in the fleet.
+     */
+    size_t units;
+    /**
+     * Simulated time per unit, s.
+     */
+    double horizon_s;
+    /**
+     * Corrective replacements (after a failure).
+     */
+    uint64_t failures;
+    /**
+     * Planned replacements.
+     */
+    uint64_t preventive;
+    /**
+     * Inspections made.
+     */
+    uint64_t inspections;
+    /**
+     * Spares used (`failures + preventive`).
+     */
+    uint64_t spares;
+    /**
+     * Downtime over the fleet, h.
+     */
+    double downtime_h;
+    /**
+     * Total cost over the fleet.
+     */
+    double cost;
+    /**
+     * Cost per unit per second: `cost / (units * horizon_s)`.
+     */
+    double cost_rate;
+    /**
+     * Fraction of unit-time the fleet was up.
+     */
+    double availability;
+} TwinMaintenanceReport;
+
+/**
+ * The result of a maintenance optimisation.
+ */
+typedef struct TwinMaintenanceOptimum {
+    /**
+     * The chosen parameter: a replacement age (s), a wear threshold or a lead time (s).
+     */
+    double parameter;
+    /**
+     * The expected cost per unit per second at that parameter.
+     */
+    double cost_rate;
+} TwinMaintenanceOptimum;
 
 /**
  * Every code, in order.
@@ -2846,12 +3101,615 @@ TwinResult twin_schema_command_id(const struct TwinSchema *schema,
 TwinResult twin_schema_command_count(const struct TwinSchema *schema, size_t *out_count);
 
 /**
+ * Check a scenario given as `len` bytes of JSON (`twin::sim::Scenario`): parse it and
+ * validate every field, without running it.
+ *
+ * Errors: text that is not a scenario (bad JSON, a missing or unknown field) gives
+ * `TWIN_RESULT_SERIALIZATION`; an invalid value gives `TWIN_RESULT_INVALID_INPUT` with the
+ * offending field named in `twin_last_error_message` (for example `groups[0].period_s`).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes.
+ */
+TwinResult twin_sim_validate(const char *json, size_t len);
+
+/**
+ * Validate and run a scenario given as `len` bytes of JSON; on success `*out` receives a
+ * report of one run, freed with `twin_sim_report_free`.
+ *
+ * Errors (`*out` then untouched): those of `twin_sim_validate`, and
+ * `TWIN_RESULT_INVALID_INPUT` when the scenario's estimated memory exceeds its
+ * `limits.max_memory_bytes`.
+ *
+ * Thread safety: may be called from any thread; runs on the calling thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinSimReport *`.
+ */
+TwinResult twin_sim_run(const char *json, size_t len, struct TwinSimReport **out);
+
+/**
+ * Run `n` (at least 1) independent replications of a scenario (seeds derived from its
+ * seed and the replication index), `threads` at a time (0: the machine's parallelism);
+ * the results do not depend on `threads`. `*out` receives a report of `n` runs.
+ *
+ * Errors (`*out` then untouched): those of `twin_sim_run`; `n == 0` gives
+ * `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread; starts up to `threads` threads of its
+ * own and joins them before returning.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinSimReport *`.
+ */
+TwinResult twin_sim_replicate(const char *json,
+                              size_t len,
+                              size_t n,
+                              size_t threads,
+                              struct TwinSimReport **out);
+
+/**
+ * Run a baseline and a variant scenario for `n` (at least 1) replications each on common
+ * random numbers (replication `i` of both uses the same seed, derived from the
+ * baseline's). `*out` receives a report of `2 n` runs: runs `0 .. n` are the baseline,
+ * runs `n .. 2 n` the variant (column `variant` of the `"runs"` table is 0 or 1).
+ *
+ * Errors (`*out` then untouched): those of `twin_sim_run` for either scenario (the message
+ * says which); `n == 0` gives `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: as `twin_sim_replicate`.
+ *
+ * # Safety
+ * `baseline_json` must point to `baseline_len` and `variant_json` to `variant_len`
+ * readable bytes; `out` to a writable `TwinSimReport *`.
+ */
+TwinResult twin_sim_paired(const char *baseline_json,
+                           size_t baseline_len,
+                           const char *variant_json,
+                           size_t variant_len,
+                           size_t n,
+                           size_t threads,
+                           struct TwinSimReport **out);
+
+/**
+ * Free a report. `twin_sim_report_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the report during or after this call.
+ *
+ * # Safety
+ * `report` must be NULL or a report from this library not yet freed.
+ */
+void twin_sim_report_free(struct TwinSimReport *report);
+
+/**
+ * The number of runs the report holds, into `*out_runs`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * `report` must be a live report; `out_runs` must point to a writable `size_t`.
+ */
+TwinResult twin_sim_report_run_count(const struct TwinSimReport *report, size_t *out_runs);
+
+/**
+ * The summary of run `run` (0 for a single run), into `*out`.
+ *
+ * Errors (`*out` then untouched): `run` not below the run count gives
+ * `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * `report` must be a live report; `out` must point to a writable `TwinSimSummary`.
+ */
+TwinResult twin_sim_report_summary(const struct TwinSimReport *report,
+                                   size_t run,
+                                   struct TwinSimSummary *out);
+
+/**
+ * The number of rows of table `table` (`"devices"`, `"gateways"`, `"timeline"`, or
+ * `"runs"`, `table_len` bytes) of run `run`, into `*out_rows`. The `"runs"` table belongs
+ * to the whole report (`run` must still be a valid run).
+ *
+ * Errors (`*out_rows` then untouched): an unknown table or a run out of range give
+ * `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * `report` must be a live report; `table` must point to `table_len` readable bytes;
+ * `out_rows` to a writable `size_t`.
+ */
+TwinResult twin_sim_report_table_rows(const struct TwinSimReport *report,
+                                      size_t run,
+                                      const char *table,
+                                      size_t table_len,
+                                      size_t *out_rows);
+
+/**
+ * The number of columns of a table (as `twin_sim_report_table_rows`), into `*out_cols`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * As `twin_sim_report_table_rows`, with `out_cols` a writable `size_t`.
+ */
+TwinResult twin_sim_report_column_count(const struct TwinSimReport *report,
+                                        size_t run,
+                                        const char *table,
+                                        size_t table_len,
+                                        size_t *out_cols);
+
+/**
+ * The name of column `index` of a table, copied NUL-terminated into `buf` (`buf = NULL,
+ * cap = 0` asks for the length; `*out_len` gets the length without the NUL).
+ *
+ * Errors (nothing written): an unknown table, a run or an index out of range give
+ * `TWIN_RESULT_INVALID_INPUT`; a buffer too small `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * As `twin_sim_report_table_rows`; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` to a writable `size_t`.
+ */
+TwinResult twin_sim_report_column_name(const struct TwinSimReport *report,
+                                       size_t run,
+                                       const char *table,
+                                       size_t table_len,
+                                       size_t index,
+                                       char *buf,
+                                       size_t cap,
+                                       size_t *out_len);
+
+/**
+ * Copy column `name` (`name_len` bytes) of a table into `out[0 .. rows]` as doubles
+ * (counts are exact below 2^53); `*out_len` gets the number of rows. Size `out` with
+ * `twin_sim_report_table_rows`.
+ *
+ * Errors (nothing written): an unknown table or column, or a run out of range give
+ * `TWIN_RESULT_INVALID_INPUT` (the message names the column); `cap` below the row count
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * As `twin_sim_report_table_rows`; `name` must point to `name_len` readable bytes, `out`
+ * to `cap` writable doubles (NULL if `cap` is 0) and `out_len` to a writable `size_t`.
+ */
+TwinResult twin_sim_report_column(const struct TwinSimReport *report,
+                                  size_t run,
+                                  const char *table,
+                                  size_t table_len,
+                                  const char *name,
+                                  size_t name_len,
+                                  double *out,
+                                  size_t cap,
+                                  size_t *out_len);
+
+/**
+ * Run `run` of the report (its summary, tables and latency histogram, the Rust
+ * `twin::sim::Report`) as JSON into `buf`; `buf = NULL, cap = 0` asks for the length, a
+ * buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL` and writes nothing. Absent
+ * figures and NaN table entries are written as `null`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same report.
+ *
+ * # Safety
+ * `report` must be a live report; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_sim_report_to_json(const struct TwinSimReport *report,
+                                   size_t run,
+                                   char *buf,
+                                   size_t cap,
+                                   size_t *out_len);
+
+/**
  * A static, NUL-terminated name of an insight kind: `"alarm_high"`, `"alarm_low"`,
  * `"alarm_cleared"`, `"anomaly"`, `"drift"`, `"rul"`, or `"other"` for any other number.
  *
  * Thread safety: may be called from any thread at any time.
  */
 const char *twin_insight_kind_name(uint32_t kind);
+
+/**
+ * Create a twin of the conveyor drive (the schema of `twin::entity::ConveyorDrive`:
+ * signals `belt_speed`, `motor_current`, `vibration`, `motor_temp`, `load`,
+ * `speed_setpoint`, ...) with the built-in EWMA monitor and the conveyor's digital model,
+ * so that `twin_twin_what_if` can run it forward.
+ *
+ * `config_json` is the design (`twin::entity::ConveyorConfig`: `nominal_speed` 2 m/s,
+ * `nominal_load` 0.7, `wear_rate` ln 3 / 60 days per s, ...) and `uncertainty_json` the
+ * model's what-if uncertainty (`rate_spread` 0.15, `wear_sd` 0.02, `process_sd` 0.1),
+ * each JSON merged over the defaults; `NULL, 0` gives the defaults.
+ *
+ * Errors (`*out` then untouched): invalid JSON, an unknown setting or an invalid value
+ * (for example a non-positive `nominal_speed`) give `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `config_json` must point to `config_len` and `uncertainty_json` to `uncertainty_len`
+ * readable bytes (each may be NULL if its length is 0); `out` to a writable `TwinTwin *`.
+ */
+TwinResult twin_twin_new_conveyor(const char *config_json,
+                                  size_t config_len,
+                                  const char *uncertainty_json,
+                                  size_t uncertainty_len,
+                                  struct TwinTwin **out);
+
+/**
+ * Create a twin of one of the built-in physics models by name, with the model's design
+ * as JSON merged over its defaults (`NULL, 0` for the defaults), so that
+ * `twin_twin_what_if` can run it forward. The twin has the model's standard schema and
+ * the built-in EWMA monitor.
+ *
+ * `kind` (`kind_len` bytes) is one of:
+ * - `"conveyor"`: `twin::entity::ConveyorConfig` (state `wear`; inputs `load`,
+ *   `speed_setpoint`), as `twin_twin_new_conveyor` with the default uncertainty;
+ * - `"thermal"`: `twin::physics::ThermalConfig` (`resistance` 0.05 K/W, `capacitance`
+ *   20000 J/K, `ambient` 25 °C, `max_temp` 90 °C, ...; state `temperature`; inputs `power`,
+ *   `ambient`);
+ * - `"pump"`: `twin::physics::PumpConfig`;
+ * - `"wind_turbine"`: `twin::physics::WindConfig`;
+ * - `"battery"`: `twin::analytics::estimate::BatteryCircuit`.
+ *
+ * Errors (`*out` then untouched): an unknown kind, invalid JSON, an unknown setting or an
+ * invalid value give `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `kind` must point to `kind_len` and `params_json` to `params_len` readable bytes
+ * (`params_json` may be NULL if its length is 0); `out` to a writable `TwinTwin *`.
+ */
+TwinResult twin_twin_new_model(const char *kind,
+                               size_t kind_len,
+                               const char *params_json,
+                               size_t params_len,
+                               struct TwinTwin **out);
+
+/**
+ * Branch the twin's current estimate and run its digital model forward under a scenario
+ * (`twin::whatif::Scenario` as `len` bytes of JSON: `horizon_s`, `step_s`, `inputs` by
+ * name, `faults`, `monte_carlo` with `paths`, `seed`, `parameter_uncertainty`,
+ * `process_noise`, `quantiles`). The twin is not changed. On success `*out` receives the
+ * result, freed with `twin_what_if_free`.
+ *
+ * Errors (`*out` then untouched): text that is not a scenario gives
+ * `TWIN_RESULT_SERIALIZATION`; a twin without a model able to run forward (one made by
+ * `twin_twin_new`), a negative or zero horizon or step, or a bad Monte Carlo setting
+ * `TWIN_RESULT_INVALID_INPUT`; an input or fault naming no input, state or parameter of
+ * the model `TWIN_RESULT_UNKNOWN_SIGNAL`. The message names the field.
+ *
+ * Thread safety: the twin must not be used by another thread during the call.
+ *
+ * # Safety
+ * `twin` must be a live twin; `scenario_json` must point to `len` readable bytes; `out`
+ * to a writable `TwinWhatIf *`.
+ */
+TwinResult twin_twin_what_if(const struct TwinTwin *twin,
+                             const char *scenario_json,
+                             size_t len,
+                             struct TwinWhatIf **out);
+
+/**
+ * Choose the largest value of one model input, held constant until a maintenance window,
+ * at which the twin's model survives to the window with a given probability: the query is
+ * JSON (`twin::maintenance::SurvivalQuery`): `scenario` (a what-if scenario whose horizon
+ * is the time to the window), `input` (for example `"speed_setpoint"`), `lo`, `hi` and
+ * `confidence` in (0, 1). The twin is not changed.
+ *
+ * Errors (`*out` then untouched): text that is not a query gives
+ * `TWIN_RESULT_SERIALIZATION`; a twin without a model able to run forward, invalid bounds
+ * or confidence, and an infeasible query (even `lo` does not survive; the message says
+ * "infeasible") `TWIN_RESULT_INVALID_INPUT`; an unknown input
+ * `TWIN_RESULT_UNKNOWN_SIGNAL`.
+ *
+ * Thread safety: the twin must not be used by another thread during the call.
+ *
+ * # Safety
+ * `twin` must be a live twin; `query_json` must point to `len` readable bytes; `out` to a
+ * writable `TwinSetpointAdvice`.
+ */
+TwinResult twin_twin_survive_window(const struct TwinTwin *twin,
+                                    const char *query_json,
+                                    size_t len,
+                                    struct TwinSetpointAdvice *out);
+
+/**
+ * Advise and act: choose the set-point as `twin_twin_survive_window` does and submit it as
+ * command `command` (`command_len` bytes) at `time_ns`, through the same safety gate as
+ * `twin_twin_command` (the schema's limits and rate limits). A command the gate accepts is
+ * queued for sending (take it with `twin_twin_take_commands`, or let `twin_twin_step`
+ * send it) and logged in the twin's audit log with the source `advisor:survive_window`;
+ * a refused one is logged and never sent. `*out` receives the advice only if the command
+ * was accepted.
+ *
+ * Errors (`*out` then untouched): those of `twin_twin_survive_window`; an unknown command
+ * gives `TWIN_RESULT_UNKNOWN_SIGNAL`; a value outside the command's limits
+ * `TWIN_RESULT_OUT_OF_RANGE`; too fast a change `TWIN_RESULT_RATE_LIMITED`.
+ *
+ * Thread safety: not safe for concurrent use of the same twin.
+ *
+ * # Safety
+ * `twin` must be a live twin; `query_json` must point to `len` and `command` to
+ * `command_len` readable bytes; `out` to a writable `TwinSetpointAdvice`.
+ */
+TwinResult twin_twin_advise_survival(struct TwinTwin *twin,
+                                     const char *query_json,
+                                     size_t len,
+                                     const char *command,
+                                     size_t command_len,
+                                     int64_t time_ns,
+                                     struct TwinSetpointAdvice *out);
+
+/**
+ * Free a what-if result. `twin_what_if_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the result during or after this call.
+ *
+ * # Safety
+ * `result` must be NULL or a result from this library not yet freed.
+ */
+void twin_what_if_free(struct TwinWhatIf *result);
+
+/**
+ * The number of recorded points (the steps plus the start), into `*out_points`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `out_points` must point to a writable `size_t`.
+ */
+TwinResult twin_what_if_points(const struct TwinWhatIf *result, size_t *out_points);
+
+/**
+ * Copy the recorded times (s from the start: 0, step, 2 step, ..., horizon) into
+ * `out[0 .. points]`; `*out_len` gets the number of points.
+ *
+ * Errors (nothing written): `cap` below the number of points gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `out` must point to `cap` writable doubles (NULL if
+ * `cap` is 0); `out_len` to a writable `size_t`.
+ */
+TwinResult twin_what_if_times(const struct TwinWhatIf *result,
+                              double *out,
+                              size_t cap,
+                              size_t *out_len);
+
+/**
+ * The number of state variables (trajectories), into `*out_count`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `out_count` must point to a writable `size_t`.
+ */
+TwinResult twin_what_if_variable_count(const struct TwinWhatIf *result, size_t *out_count);
+
+/**
+ * The name of state variable `index`, copied NUL-terminated into `buf` (`buf = NULL,
+ * cap = 0` asks for the length; `*out_len` gets the length without the NUL).
+ *
+ * Errors (nothing written): `index` out of range gives `TWIN_RESULT_INVALID_INPUT`, a
+ * buffer too small `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` to a writable `size_t`.
+ */
+TwinResult twin_what_if_variable_name(const struct TwinWhatIf *result,
+                                      size_t index,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *out_len);
+
+/**
+ * Copy the mean over paths of state variable `name` (`name_len` bytes) at every recorded
+ * point into `out[0 .. points]`; `*out_len` gets the number of points.
+ *
+ * Errors (nothing written): an unknown variable gives `TWIN_RESULT_UNKNOWN_SIGNAL`; `cap`
+ * below the number of points `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `name` must point to `name_len` readable bytes; `out`
+ * to `cap` writable doubles (NULL if `cap` is 0); `out_len` to a writable `size_t`.
+ */
+TwinResult twin_what_if_mean(const struct TwinWhatIf *result,
+                             const char *name,
+                             size_t name_len,
+                             double *out,
+                             size_t cap,
+                             size_t *out_len);
+
+/**
+ * Copy quantile `level` over paths of state variable `name` at every recorded point into
+ * `out[0 .. points]`; `*out_len` gets the number of points. `level` must be one of the
+ * scenario's `monte_carlo.quantiles` (by default 0.05, 0.5 and 0.95).
+ *
+ * Errors (nothing written): an unknown variable gives `TWIN_RESULT_UNKNOWN_SIGNAL`; a
+ * level the scenario did not ask for `TWIN_RESULT_NOT_FOUND`; `cap` below the number of
+ * points `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * As `twin_what_if_mean`.
+ */
+TwinResult twin_what_if_quantile(const struct TwinWhatIf *result,
+                                 const char *name,
+                                 size_t name_len,
+                                 double level,
+                                 double *out,
+                                 size_t cap,
+                                 size_t *out_len);
+
+/**
+ * The time-to-failure summary of the run, into `*out`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `out` must point to a writable `TwinWhatIfFailure`.
+ */
+TwinResult twin_what_if_failure(const struct TwinWhatIf *result, struct TwinWhatIfFailure *out);
+
+/**
+ * The time by which a fraction `level` (in (0, 1)) of all paths has failed, into `*out_s`
+ * (paths that survive the horizon count as failing after it).
+ *
+ * Errors (`*out_s` then untouched): `level` outside (0, 1) gives
+ * `TWIN_RESULT_INVALID_INPUT`; a fraction not reached within the horizon
+ * `TWIN_RESULT_NOT_FOUND`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `out_s` must point to a writable double.
+ */
+TwinResult twin_what_if_failure_quantile(const struct TwinWhatIf *result,
+                                         double level,
+                                         double *out_s);
+
+/**
+ * Copy the failure times of the failed paths (s, ascending) into `out[0 .. failed]`;
+ * `*out_len` gets the number of failed paths.
+ *
+ * Errors (nothing written): `cap` below the number of failed paths gives
+ * `TWIN_RESULT_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `out` must point to `cap` writable doubles (NULL if
+ * `cap` is 0); `out_len` to a writable `size_t`.
+ */
+TwinResult twin_what_if_failure_times(const struct TwinWhatIf *result,
+                                      double *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+/**
+ * The whole result (`twin::whatif::WhatIfResult`) as JSON into `buf`; `buf = NULL,
+ * cap = 0` asks for the length, a buffer too small gives `TWIN_RESULT_BUFFER_TOO_SMALL`
+ * and writes nothing.
+ *
+ * Thread safety: safe to call concurrently with other calls on the same result.
+ *
+ * # Safety
+ * `result` must be a live result; `buf` must be NULL or point to `cap` writable bytes;
+ * `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_what_if_to_json(const struct TwinWhatIf *result,
+                                char *buf,
+                                size_t cap,
+                                size_t *out_len);
+
+/**
+ * Simulate a maintenance policy over a fleet. The request is JSON: `policy`
+ * (`{"kind": "run_to_failure"}`, `{"kind": "periodic", "interval_s": ..}`,
+ * `{"kind": "condition_based", "threshold": .., "inspection_interval_s": ..}` or
+ * `{"kind": "rul_based", "lead_time_s": .., "inspection_interval_s": ..}`), `degradation`
+ * (`{"kind": "weibull", "shape": .., "scale": ..}` or `{"kind": "conveyor", "config":
+ * {..}, "duty": .., "measurement_sd": ..}`), `fleet` (`units`, `horizon_s`, `seed`) and
+ * optional `costs` merged over the defaults (`preventive` 500, `corrective` 2000, `spare`
+ * 800, `downtime_per_hour` 250, ...).
+ *
+ * Errors (`*out` then untouched): a malformed request, invalid costs, policy, degradation
+ * or fleet, or a condition-based policy on a Weibull life give
+ * `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable `TwinMaintenanceReport`.
+ */
+TwinResult twin_maintenance_evaluate(const char *json,
+                                     size_t len,
+                                     struct TwinMaintenanceReport *out);
+
+/**
+ * The long-run cost per unit per second of replacing a unit at age `interval_s` or at
+ * failure, lives Weibull(`shape`, `scale` s), by the renewal-reward theorem; an infinite
+ * `interval_s` is run-to-failure. `costs_json` is merged over the default costs (`NULL, 0`
+ * for the defaults).
+ *
+ * Errors (`*out` then untouched): invalid costs, Weibull parameters or a non-positive
+ * interval give `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `costs_json` must point to `costs_len` readable bytes (NULL if 0); `out` to a writable
+ * double.
+ */
+TwinResult twin_maintenance_age_replacement_cost_rate(double shape,
+                                                      double scale,
+                                                      const char *costs_json,
+                                                      size_t costs_len,
+                                                      double interval_s,
+                                                      double *out);
+
+/**
+ * The replacement age in `[lo_s, hi_s]` that minimises the renewal-reward cost rate of
+ * age replacement under a Weibull(`shape`, `scale` s) life, among the ages whose failure
+ * probability before replacement is at most `max_failure_probability` (pass 1 for no
+ * limit). Costs as for `twin_maintenance_age_replacement_cost_rate`.
+ *
+ * Errors (`*out` then untouched): invalid bounds, costs or Weibull parameters, a limit
+ * outside [0, 1], and an infeasible limit (no age in the bounds meets it) give
+ * `TWIN_RESULT_INVALID_INPUT`; the message says "infeasible" for the last.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `costs_json` must point to `costs_len` readable bytes (NULL if 0); `out` to a writable
+ * `TwinMaintenanceOptimum`.
+ */
+TwinResult twin_maintenance_optimise_age_replacement(double shape,
+                                                     double scale,
+                                                     const char *costs_json,
+                                                     size_t costs_len,
+                                                     double lo_s,
+                                                     double hi_s,
+                                                     double max_failure_probability,
+                                                     struct TwinMaintenanceOptimum *out);
+
+/**
+ * The parameter of a policy family that minimises the simulated cost rate over a fleet.
+ * The request is JSON: `family` (`{"kind": "periodic"}`, `{"kind": "condition_based",
+ * "inspection_interval_s": ..}` or `{"kind": "rul_based", "inspection_interval_s": ..}`),
+ * `degradation`, `fleet` and optional `costs` as for `twin_maintenance_evaluate`, the
+ * bounds `lo` and `hi` of the parameter, and an optional `constraint`
+ * (`{"min_availability": 0.99}`). `*out` receives the optimum and `*out_report` the
+ * fleet simulated at it.
+ *
+ * Errors (nothing written): those of `twin_maintenance_evaluate`, invalid bounds, and an
+ * infeasible constraint give `TWIN_RESULT_INVALID_INPUT` (the message says "infeasible"
+ * for the last).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes; `out` to a writable
+ * `TwinMaintenanceOptimum` and `out_report` to a writable `TwinMaintenanceReport`.
+ */
+TwinResult twin_maintenance_optimise_policy(const char *json,
+                                            size_t len,
+                                            struct TwinMaintenanceOptimum *out,
+                                            struct TwinMaintenanceReport *out_report);
 
 #ifdef __cplusplus
 }  // extern "C"

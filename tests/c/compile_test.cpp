@@ -32,6 +32,52 @@ struct DetectorDeleter {
 struct WeibullDeleter {
     void operator()(TwinWeibull *w) const { twin_weibull_free(w); }
 };
+struct SimReportDeleter {
+    void operator()(TwinSimReport *r) const { twin_sim_report_free(r); }
+};
+struct WhatIfDeleter {
+    void operator()(TwinWhatIf *w) const { twin_what_if_free(w); }
+};
+
+// Simulation, what-if and maintenance from C++: a lossless scenario delivers or has in
+// flight every report, a deterministic conveyor what-if fails on day 31, an infeasible
+// optimisation is refused.
+static bool sim_and_what_if_from_cpp() {
+    const std::string scenario = R"({"horizon_s": 600, "gateways": [{"name": "gw"}],
+        "groups": [{"count": 2, "period_s": 60, "gateways": [0]}]})";
+    TwinSimReport *raw_report = nullptr;
+    if (twin_sim_run(scenario.data(), scenario.size(), &raw_report) != TWIN_RESULT_OK) {
+        return false;
+    }
+    std::unique_ptr<TwinSimReport, SimReportDeleter> report(raw_report);
+    TwinSimSummary s{};
+    if (twin_sim_report_summary(report.get(), 0, &s) != TWIN_RESULT_OK || s.reports != 20 ||
+        s.delivered + s.in_flight != 20) {
+        return false;
+    }
+    const std::string exact = R"({"rate_spread": 0, "wear_sd": 0, "process_sd": 0})";
+    TwinTwin *raw_twin = nullptr;
+    if (twin_twin_new_conveyor(nullptr, 0, exact.data(), exact.size(), &raw_twin) !=
+        TWIN_RESULT_OK) {
+        return false;
+    }
+    std::unique_ptr<TwinTwin, TwinDeleter> twin(raw_twin);
+    const std::string what_if = R"({"horizon_s": 3456000, "step_s": 86400})";
+    TwinWhatIf *raw_w = nullptr;
+    if (twin_twin_what_if(twin.get(), what_if.data(), what_if.size(), &raw_w) !=
+        TWIN_RESULT_OK) {
+        return false;
+    }
+    std::unique_ptr<TwinWhatIf, WhatIfDeleter> w(raw_w);
+    TwinWhatIfFailure f{};
+    if (twin_what_if_failure(w.get(), &f) != TWIN_RESULT_OK || f.failed != f.paths ||
+        f.first_s != 31.0 * 86400.0) {
+        return false;
+    }
+    TwinMaintenanceOptimum best{};
+    return twin_maintenance_optimise_age_replacement(3.0, 3.6e6, nullptr, 0, 3.6e4, 1.08e7,
+                                                     1e-12, &best) == TWIN_RESULT_INVALID_INPUT;
+}
 
 // The analytics handles from C++: a detector scores a batch, a Weibull gives its MTBF.
 static bool analytics_from_cpp() {
@@ -88,6 +134,10 @@ int main() {
     }
     if (!analytics_from_cpp()) {
         std::fprintf(stderr, "analytics from C++ failed\n");
+        return 1;
+    }
+    if (!sim_and_what_if_from_cpp()) {
+        std::fprintf(stderr, "simulation or what-if from C++ failed\n");
         return 1;
     }
     std::printf("compile_test: C++ sees libtwin %s\n", twin_version());

@@ -34,6 +34,16 @@ impl TwinTwin {
         }
     }
 
+    /// A handle around a twin built elsewhere in the crate (for example with a model).
+    pub(crate) fn with_twin(inner: Twin) -> Self {
+        TwinTwin::new(inner)
+    }
+
+    /// The twin, read-only.
+    pub(crate) fn twin(&self) -> &Twin {
+        &self.inner
+    }
+
     /// The twin, the poll buffers and the last rejections, borrowed apart.
     pub(crate) fn parts(&mut self) -> (&mut Twin, &mut PollScratch, &mut Vec<TwinRejection>) {
         (&mut self.inner, &mut self.scratch, &mut self.rejections)

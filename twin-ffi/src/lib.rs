@@ -31,14 +31,18 @@ pub mod fleet;
 pub mod handle;
 pub mod result;
 pub mod schema;
+pub mod sim;
 pub mod types;
+pub mod whatif;
 
 pub use connection::*;
 pub use fleet::*;
 pub use handle::*;
 pub use result::*;
 pub use schema::*;
+pub use sim::*;
 pub use types::*;
+pub use whatif::*;
 
 #[cfg(test)]
 mod tests;

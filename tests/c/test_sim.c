@@ -1,0 +1,435 @@
+/*
+ * test_sim.c: simulation scenarios, what-if runs and maintenance optimisation through the
+ * C ABI. A lossy deployment's counts reconcile and its delivery ratio equals delivered /
+ * sent summed from the per-device columns; replications and a paired comparison agree
+ * with their summaries; a bad scenario is refused naming its field; a deterministic
+ * what-if on a conveyor twin fails at the step the discrete wear law gives, and a heated
+ * thermal mass at the step its exact solution gives; the renewal-reward cost rate matches
+ * its closed form for exponential lives; an infeasible optimisation is refused and writes
+ * nothing.
+ *
+ * Built and run by scripts/check-c.sh (strict warnings, ASan/UBSan, valgrind).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twin.h"
+
+static int checks = 0;
+static int failures = 0;
+
+#define EXPECT(cond)                                                                 \
+    do {                                                                             \
+        checks++;                                                                    \
+        if (!(cond)) {                                                               \
+            failures++;                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
+    } while (0)
+
+#define EXPECT_CODE(call, code)                                                           \
+    do {                                                                                  \
+        TwinResult got_ = (call);                                                         \
+        checks++;                                                                         \
+        if (got_ != (code)) {                                                             \
+            failures++;                                                                   \
+            fprintf(stderr, "%s:%d: %s gave %u (%s), expected %s\n", __FILE__, __LINE__, \
+                    #call, (unsigned)got_, twin_result_message(got_), #code);             \
+        }                                                                                 \
+    } while (0)
+
+#define DAY 86400.0
+#define HOUR 3600.0
+
+/* Eight devices reporting every minute for an hour over a link that loses 30 %. */
+static const char SCENARIO[] =
+    "{\"seed\": 11, \"horizon_s\": 3600,"
+    " \"gateways\": [{\"name\": \"gw0\", \"link\": {\"latency_s\": 0.05,"
+    "   \"loss\": {\"model\": \"bernoulli\", \"p\": 0.3}}}],"
+    " \"groups\": [{\"count\": 8, \"period_s\": 60, \"gateways\": [0]}]}";
+
+/* The same with a negative reporting period. */
+static const char BAD_SCENARIO[] =
+    "{\"seed\": 11, \"horizon_s\": 3600,"
+    " \"gateways\": [{\"name\": \"gw0\"}],"
+    " \"groups\": [{\"count\": 8, \"period_s\": -60, \"gateways\": [0]}]}";
+
+static int last_error_contains(const char *needle) {
+    char buf[512];
+    size_t len = 0;
+    if (twin_last_error_message(buf, sizeof buf, &len) != TWIN_RESULT_OK) {
+        return 0;
+    }
+    if (strstr(buf, needle) == NULL) {
+        fprintf(stderr, "last error \"%s\" lacks \"%s\"\n", buf, needle);
+        return 0;
+    }
+    return 1;
+}
+
+/* Sum of a column of a report's table; -1 on error. */
+static double column_sum(const TwinSimReport *r, size_t run, const char *table,
+                         const char *name) {
+    size_t rows = 0, len = 0;
+    if (twin_sim_report_table_rows(r, run, table, strlen(table), &rows) != TWIN_RESULT_OK) {
+        return -1.0;
+    }
+    double *v = malloc((rows + 1) * sizeof *v);
+    if (v == NULL) {
+        return -1.0;
+    }
+    double sum = -1.0;
+    if (twin_sim_report_column(r, run, table, strlen(table), name, strlen(name), v, rows,
+                               &len) == TWIN_RESULT_OK &&
+        len == rows) {
+        sum = 0.0;
+        for (size_t i = 0; i < rows; i++) {
+            sum += v[i];
+        }
+    }
+    free(v);
+    return sum;
+}
+
+static void test_sim_run(void) {
+    TwinSimReport *r = NULL;
+    EXPECT_CODE(twin_sim_validate(SCENARIO, strlen(SCENARIO)), TWIN_RESULT_OK);
+    EXPECT_CODE(twin_sim_run(SCENARIO, strlen(SCENARIO), &r), TWIN_RESULT_OK);
+    if (r == NULL) {
+        return;
+    }
+    TwinSimSummary s;
+    EXPECT_CODE(twin_sim_report_summary(r, 0, &s), TWIN_RESULT_OK);
+    /* 8 devices x 60 reports; every report delivered, given up or still in flight. */
+    EXPECT(s.devices == 8 && s.gateways == 1);
+    EXPECT(s.reports == 480);
+    EXPECT(s.reports == s.delivered + s.undelivered + s.in_flight);
+    EXPECT(s.failed_transmissions ==
+           s.lost_channel + s.dropped_queue + s.gateway_down + s.collisions + s.out_of_range);
+    EXPECT(s.lost_channel > 0 && s.delivered > 0);
+    /* The delivery ratio is delivered / sent, from the per-device columns. */
+    double delivered = column_sum(r, 0, "devices", "delivered");
+    double sent = column_sum(r, 0, "devices", "reports");
+    EXPECT(sent == 480.0);
+    EXPECT(delivered == (double)s.delivered);
+    EXPECT(fabs(s.delivery_ratio - delivered / sent) < 1e-15);
+    EXPECT(column_sum(r, 0, "devices", "undelivered") == (double)s.undelivered);
+    EXPECT(column_sum(r, 0, "gateways", "received") == (double)s.delivered);
+    /* Latency of at least the link's 50 ms. */
+    EXPECT(s.latency_p50_s >= 0.05 * 0.95 && s.latency_p50_s <= s.latency_max_s);
+    size_t rows = 0;
+    EXPECT_CODE(twin_sim_report_table_rows(r, 0, "devices", 7, &rows), TWIN_RESULT_OK);
+    EXPECT(rows == 8);
+    /* Errors: unknown table and column, small buffer, run out of range; nothing written. */
+    double small[2] = {-1.0, -1.0};
+    size_t len = 99;
+    EXPECT_CODE(twin_sim_report_column(r, 0, "devices", 7, "delivered", 9, small, 2, &len),
+                TWIN_RESULT_BUFFER_TOO_SMALL);
+    EXPECT_CODE(twin_sim_report_column(r, 0, "devices", 7, "nope", 4, small, 2, &len),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("no column `nope`"));
+    EXPECT_CODE(twin_sim_report_table_rows(r, 0, "nodes", 5, &rows), TWIN_RESULT_INVALID_INPUT);
+    EXPECT_CODE(twin_sim_report_summary(r, 1, &s), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(small[0] == -1.0 && small[1] == -1.0 && len == 99 && rows == 8);
+    /* Column names. */
+    char name[32];
+    EXPECT_CODE(twin_sim_report_column_name(r, 0, "devices", 7, 0, name, sizeof name, &len),
+                TWIN_RESULT_OK);
+    EXPECT(strcmp(name, "device") == 0 && len == 6);
+    /* JSON, with the size query. */
+    size_t need = 0;
+    EXPECT_CODE(twin_sim_report_to_json(r, 0, NULL, 0, &need), TWIN_RESULT_OK);
+    char *json = malloc(need + 1);
+    if (json != NULL) {
+        EXPECT_CODE(twin_sim_report_to_json(r, 0, json, need, &len), TWIN_RESULT_BUFFER_TOO_SMALL);
+        EXPECT_CODE(twin_sim_report_to_json(r, 0, json, need + 1, &len), TWIN_RESULT_OK);
+        EXPECT(len == need && strlen(json) == need);
+        EXPECT(strstr(json, "\"delivery_ratio\"") != NULL);
+        free(json);
+    }
+    twin_sim_report_free(r);
+    twin_sim_report_free(NULL);
+}
+
+static void test_sim_many(void) {
+    TwinSimReport *reps = NULL;
+    EXPECT_CODE(twin_sim_replicate(SCENARIO, strlen(SCENARIO), 3, 2, &reps), TWIN_RESULT_OK);
+    if (reps != NULL) {
+        size_t runs = 0;
+        EXPECT_CODE(twin_sim_report_run_count(reps, &runs), TWIN_RESULT_OK);
+        EXPECT(runs == 3);
+        double total = 0.0;
+        for (size_t i = 0; i < runs; i++) {
+            TwinSimSummary s;
+            EXPECT_CODE(twin_sim_report_summary(reps, i, &s), TWIN_RESULT_OK);
+            EXPECT(s.reports == 480 && s.reports == s.delivered + s.undelivered + s.in_flight);
+            EXPECT(column_sum(reps, i, "devices", "delivered") == (double)s.delivered);
+            total += (double)s.delivered;
+        }
+        EXPECT(column_sum(reps, 0, "runs", "delivered") == total);
+        EXPECT(column_sum(reps, 0, "runs", "reports") == 3 * 480.0);
+        twin_sim_report_free(reps);
+    }
+    /* A lossless variant on the same seeds loses nothing on the channel. */
+    char variant[sizeof SCENARIO];
+    memcpy(variant, SCENARIO, sizeof SCENARIO);
+    char *p = strstr(variant, "\"p\": 0.3");
+    if (p != NULL) {
+        p[7] = '0';
+    }
+    TwinSimReport *pair = NULL;
+    EXPECT_CODE(twin_sim_paired(SCENARIO, strlen(SCENARIO), variant, strlen(variant), 2, 1, &pair),
+                TWIN_RESULT_OK);
+    if (pair != NULL) {
+        size_t runs = 0;
+        EXPECT_CODE(twin_sim_report_run_count(pair, &runs), TWIN_RESULT_OK);
+        EXPECT(runs == 4);
+        EXPECT(column_sum(pair, 0, "runs", "variant") == 2.0);
+        for (size_t i = 0; i < 2; i++) {
+            TwinSimSummary b, v;
+            EXPECT_CODE(twin_sim_report_summary(pair, i, &b), TWIN_RESULT_OK);
+            EXPECT_CODE(twin_sim_report_summary(pair, i + 2, &v), TWIN_RESULT_OK);
+            EXPECT(b.lost_channel > 0 && v.lost_channel == 0);
+            EXPECT(v.delivered + v.in_flight == 480 && v.delivered > b.delivered);
+        }
+        twin_sim_report_free(pair);
+    }
+}
+
+static void test_sim_bad(void) {
+    TwinSimReport *sentinel = (TwinSimReport *)&checks;
+    TwinSimReport *r = sentinel;
+    EXPECT_CODE(twin_sim_validate(BAD_SCENARIO, strlen(BAD_SCENARIO)), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("groups[0].period_s"));
+    EXPECT_CODE(twin_sim_run(BAD_SCENARIO, strlen(BAD_SCENARIO), &r), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("groups[0].period_s"));
+    EXPECT_CODE(twin_sim_replicate(SCENARIO, strlen(SCENARIO), 0, 1, &r), TWIN_RESULT_INVALID_INPUT);
+    EXPECT_CODE(twin_sim_run("{\"horizon_s\": 1}", 16, &r), TWIN_RESULT_SERIALIZATION);
+    EXPECT_CODE(twin_sim_run(NULL, 4, &r), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_sim_run(SCENARIO, strlen(SCENARIO), NULL), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT(r == sentinel);
+}
+
+static const char EXACT[] = "{\"rate_spread\": 0, \"wear_sd\": 0, \"process_sd\": 0}";
+/* 40 days in steps of a day, 3 paths. */
+static const char WHAT_IF[] =
+    "{\"horizon_s\": 3456000, \"step_s\": 86400, \"monte_carlo\": {\"paths\": 3, \"seed\": 1}}";
+
+static void test_what_if(void) {
+    TwinTwin *t = NULL;
+    EXPECT_CODE(twin_twin_new_conveyor(NULL, 0, EXACT, strlen(EXACT), &t), TWIN_RESULT_OK);
+    if (t == NULL) {
+        return;
+    }
+    TwinWhatIf *w = NULL;
+    EXPECT_CODE(twin_twin_what_if(t, WHAT_IF, strlen(WHAT_IF), &w), TWIN_RESULT_OK);
+    if (w != NULL) {
+        /* A new bearing (w = 0) at nominal duty: Euler on dw/dt = a (1 + 2 w) gives
+         * 1 + 2 w_k = (1 + 2 a dt)^k, so it fails at the first k with (1 + 2 a dt)^k >= 3:
+         * day 31, the value the Rust test asserts (the continuous law gives 30 days). */
+        double a = log(3.0) / (2.0 * 30.0 * DAY);
+        double k = ceil(log(3.0) / log1p(2.0 * a * DAY));
+        EXPECT(k == 31.0);
+        TwinWhatIfFailure f;
+        EXPECT_CODE(twin_what_if_failure(w, &f), TWIN_RESULT_OK);
+        EXPECT(f.paths == 3 && f.failed == 3 && f.probability == 1.0);
+        EXPECT(fabs(f.first_s - k * DAY) < 1e-6 && fabs(f.mean_failed_s - k * DAY) < 1e-6);
+        double q = 0.0;
+        EXPECT_CODE(twin_what_if_failure_quantile(w, 0.5, &q), TWIN_RESULT_OK);
+        EXPECT(fabs(q - k * DAY) < 1e-6);
+        double times[3];
+        size_t len = 0;
+        EXPECT_CODE(twin_what_if_failure_times(w, times, 3, &len), TWIN_RESULT_OK);
+        EXPECT(len == 3 && times[2] == times[0]);
+        size_t points = 0;
+        EXPECT_CODE(twin_what_if_points(w, &points), TWIN_RESULT_OK);
+        EXPECT(points == 41);
+        double p5[41], p95[41], ts[41];
+        EXPECT_CODE(twin_what_if_quantile(w, "wear", 4, 0.05, p5, 41, &len), TWIN_RESULT_OK);
+        EXPECT_CODE(twin_what_if_quantile(w, "wear", 4, 0.95, p95, 41, &len), TWIN_RESULT_OK);
+        EXPECT_CODE(twin_what_if_times(w, ts, 41, &len), TWIN_RESULT_OK);
+        EXPECT(len == 41 && ts[40] == 40.0 * DAY);
+        double expect10 = (pow(1.0 + 2.0 * a * DAY, 10.0) - 1.0) / 2.0;
+        EXPECT(fabs(p5[10] - expect10) < 1e-12 && p5[10] == p95[10]);
+        EXPECT(p5[0] == 0.0 && p5[40] == 1.0);
+        /* A level the scenario did not ask for, an unknown variable. */
+        EXPECT_CODE(twin_what_if_quantile(w, "wear", 4, 0.25, p5, 41, &len), TWIN_RESULT_NOT_FOUND);
+        EXPECT_CODE(twin_what_if_mean(w, "heat", 4, p5, 41, &len), TWIN_RESULT_UNKNOWN_SIGNAL);
+        EXPECT(p5[0] == 0.0);
+        char name[16];
+        EXPECT_CODE(twin_what_if_variable_name(w, 0, name, sizeof name, &len), TWIN_RESULT_OK);
+        EXPECT(strcmp(name, "wear") == 0);
+        twin_what_if_free(w);
+    }
+    /* Monte Carlo: with the default uncertainty the 5 % and 95 % bands part. */
+    TwinTwin *u = NULL;
+    EXPECT_CODE(twin_twin_new_conveyor(NULL, 0, NULL, 0, &u), TWIN_RESULT_OK);
+    const char mc[] =
+        "{\"horizon_s\": 3456000, \"step_s\": 86400, \"monte_carlo\": {\"paths\": 200, \"seed\": 5}}";
+    TwinWhatIf *m = NULL;
+    EXPECT_CODE(twin_twin_what_if(u, mc, strlen(mc), &m), TWIN_RESULT_OK);
+    if (m != NULL) {
+        double p5[41], p95[41];
+        size_t len = 0;
+        EXPECT_CODE(twin_what_if_quantile(m, "wear", 4, 0.05, p5, 41, &len), TWIN_RESULT_OK);
+        EXPECT_CODE(twin_what_if_quantile(m, "wear", 4, 0.95, p95, 41, &len), TWIN_RESULT_OK);
+        EXPECT(p5[20] < p95[20]);
+        twin_what_if_free(m);
+    }
+    twin_twin_free(u);
+    /* Derate to reach a window 40 days away: ln 3 / (2 a (v / 2)^2) >= 40 days gives
+     * v <= 2 sqrt(30 / 40) = 1.732 m/s, to the one-day step. */
+    const char query[] =
+        "{\"scenario\": {\"horizon_s\": 3456000, \"step_s\": 86400, \"monte_carlo\": {\"paths\": 1}},"
+        " \"input\": \"speed_setpoint\", \"lo\": 0.5, \"hi\": 2.0, \"confidence\": 0.9}";
+    TwinSetpointAdvice advice = {-1.0, -1.0, -1.0, 0};
+    EXPECT_CODE(twin_twin_survive_window(t, query, strlen(query), &advice), TWIN_RESULT_OK);
+    double bound = 2.0 * sqrt(30.0 / 40.0);
+    EXPECT(advice.value <= bound * 1.02 && advice.value >= bound * 0.97);
+    EXPECT(advice.survival == 1.0 && advice.survival_at_hi == 0.0);
+    /* Advise and act: the derated speed goes through the command gate and is queued; a
+     * second one 0.1 s later breaks the command's 1 s minimum interval and is refused. */
+    TwinSetpointAdvice acted = {-1.0, -1.0, -1.0, 0};
+    EXPECT_CODE(twin_twin_advise_survival(t, query, strlen(query), "set_speed", 9, 0, &acted),
+                TWIN_RESULT_OK);
+    EXPECT(acted.value == advice.value);
+    size_t pending = 0;
+    EXPECT_CODE(twin_twin_pending_command_count(t, &pending), TWIN_RESULT_OK);
+    EXPECT(pending == 1);
+    EXPECT_CODE(twin_twin_advise_survival(t, query, strlen(query), "set_speed", 9, 100000000, &acted),
+                TWIN_RESULT_RATE_LIMITED);
+    EXPECT_CODE(twin_twin_pending_command_count(t, &pending), TWIN_RESULT_OK);
+    EXPECT(pending == 1 && acted.value == advice.value);
+    /* Bad scenarios: an unknown input, a negative horizon; *out untouched. */
+    TwinWhatIf *sentinel = (TwinWhatIf *)&checks;
+    TwinWhatIf *out = sentinel;
+    const char unknown[] = "{\"horizon_s\": 100, \"step_s\": 10,"
+                           " \"inputs\": {\"torque\": {\"kind\": \"constant\", \"value\": 1}}}";
+    EXPECT_CODE(twin_twin_what_if(t, unknown, strlen(unknown), &out), TWIN_RESULT_UNKNOWN_SIGNAL);
+    EXPECT(last_error_contains("torque"));
+    const char negative[] = "{\"horizon_s\": -100, \"step_s\": 10}";
+    EXPECT_CODE(twin_twin_what_if(t, negative, strlen(negative), &out), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("horizon"));
+    EXPECT(out == sentinel);
+    twin_twin_free(t);
+    /* A twin made by twin_twin_new has no model to run forward. */
+    const char schema_json[] =
+        "{\"name\": \"pump\", \"telemetry\": [{\"name\": \"flow\", \"unit\": \"m3/h\"}]}";
+    TwinSchema *schema = NULL;
+    EXPECT_CODE(twin_schema_from_json(schema_json, strlen(schema_json), &schema), TWIN_RESULT_OK);
+    TwinTwin *plain = NULL;
+    EXPECT_CODE(twin_twin_new(schema, &plain), TWIN_RESULT_OK);
+    EXPECT_CODE(twin_twin_what_if(plain, WHAT_IF, strlen(WHAT_IF), &out), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("no digital model"));
+    EXPECT(out == sentinel);
+    twin_twin_free(plain);
+    twin_schema_free(schema);
+    /* A thermal mass by name (R = 0.05 K/W, C = 20000 J/K, 25 C ambient) heated with 2 kW:
+     * T(t) = 125 - 100 exp(-t / 1000 s) reaches its 90 C limit at 1000 ln(1 / 0.35) =
+     * 1049.8 s, so with 10 s steps the deterministic run fails at 1050 s. */
+    TwinTwin *th = NULL;
+    EXPECT_CODE(twin_twin_new_model("thermal", 7, NULL, 0, &th), TWIN_RESULT_OK);
+    const char heat[] = "{\"horizon_s\": 2000, \"step_s\": 10,"
+                        " \"inputs\": {\"power\": {\"kind\": \"constant\", \"value\": 2000}},"
+                        " \"monte_carlo\": {\"paths\": 2, \"parameter_uncertainty\": 0,"
+                        " \"process_noise\": 0}}";
+    TwinWhatIf *hw = NULL;
+    EXPECT_CODE(twin_twin_what_if(th, heat, strlen(heat), &hw), TWIN_RESULT_OK);
+    if (hw != NULL) {
+        TwinWhatIfFailure f;
+        EXPECT_CODE(twin_what_if_failure(hw, &f), TWIN_RESULT_OK);
+        EXPECT(f.failed == 2 && fabs(f.first_s - 1050.0) < 1e-6);
+        EXPECT(fabs(1000.0 * log(1.0 / 0.35) - 1049.8) < 0.05);
+        twin_what_if_free(hw);
+    }
+    twin_twin_free(th);
+    TwinTwin *bad = NULL;
+    EXPECT_CODE(twin_twin_new_model("boiler", 6, NULL, 0, &bad), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(bad == NULL && last_error_contains("unknown model"));
+    /* A bad design. */
+    EXPECT_CODE(twin_twin_new_conveyor("{\"nominal_speed\": -2}", 21, NULL, 0, &bad),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(bad == NULL && last_error_contains("nominal_speed"));
+}
+
+static const char COSTS[] =
+    "{\"corrective\": 2000, \"spare\": 800, \"downtime_per_hour\": 250,"
+    " \"corrective_downtime_h\": 12, \"spare_lead_time_h\": 24,"
+    " \"preventive\": 500, \"preventive_downtime_h\": 4}";
+
+static void test_maintenance(void) {
+    /* Exponential lives (shape 1, mean 1000 h): the renewal-reward cost rate in closed form,
+     * C(T) = (Cp R + Cf F) / (eta F + dp R + df F), R = exp(-T / eta), F = 1 - R. */
+    double eta = 1000.0 * HOUR;
+    double cp = 500.0 + 800.0 + 250.0 * 4.0, dp = 4.0 * HOUR;
+    double cf = 2000.0 + 800.0 + 250.0 * 36.0, df = 36.0 * HOUR;
+    double rate = -1.0;
+    EXPECT_CODE(twin_maintenance_age_replacement_cost_rate(1.0, eta, COSTS, strlen(COSTS), INFINITY,
+                                                           &rate),
+                TWIN_RESULT_OK);
+    EXPECT(fabs(rate / (cf / (eta + df)) - 1.0) < 1e-12);
+    double T = 500.0 * HOUR, R = exp(-T / eta), F = 1.0 - R;
+    double closed = (cp * R + cf * F) / (eta * F + dp * R + df * F);
+    EXPECT_CODE(twin_maintenance_age_replacement_cost_rate(1.0, eta, COSTS, strlen(COSTS), T, &rate),
+                TWIN_RESULT_OK);
+    EXPECT(fabs(rate / closed - 1.0) < 1e-9);
+    /* Wear-out lives (shape 3): the optimal age beats run-to-failure. */
+    TwinMaintenanceOptimum best = {-1.0, -1.0};
+    EXPECT_CODE(twin_maintenance_optimise_age_replacement(3.0, eta, COSTS, strlen(COSTS),
+                                                          10.0 * HOUR, 3000.0 * HOUR, 1.0, &best),
+                TWIN_RESULT_OK);
+    double rtf = -1.0;
+    EXPECT_CODE(twin_maintenance_age_replacement_cost_rate(3.0, eta, COSTS, strlen(COSTS), INFINITY,
+                                                           &rtf),
+                TWIN_RESULT_OK);
+    EXPECT(best.parameter > 100.0 * HOUR && best.parameter < 1000.0 * HOUR);
+    EXPECT(best.cost_rate < rtf);
+    EXPECT_CODE(twin_maintenance_age_replacement_cost_rate(3.0, eta, COSTS, strlen(COSTS),
+                                                           best.parameter, &rate),
+                TWIN_RESULT_OK);
+    EXPECT(rate == best.cost_rate);
+    /* Infeasible: a failure probability of 1e-12 cannot be met above 10 h; nothing written. */
+    TwinMaintenanceOptimum kept = best;
+    EXPECT_CODE(twin_maintenance_optimise_age_replacement(3.0, eta, COSTS, strlen(COSTS),
+                                                          10.0 * HOUR, 3000.0 * HOUR, 1e-12, &best),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("infeasible"));
+    EXPECT(best.parameter == kept.parameter && best.cost_rate == kept.cost_rate);
+    /* A fleet: periodic replacement at half the characteristic life cuts failures. */
+    const char rtf_req[] =
+        "{\"policy\": {\"kind\": \"run_to_failure\"},"
+        " \"degradation\": {\"kind\": \"weibull\", \"shape\": 3, \"scale\": 3600000},"
+        " \"fleet\": {\"units\": 20, \"horizon_s\": 36000000, \"seed\": 1}}";
+    const char pm_req[] =
+        "{\"policy\": {\"kind\": \"periodic\", \"interval_s\": 1800000},"
+        " \"degradation\": {\"kind\": \"weibull\", \"shape\": 3, \"scale\": 3600000},"
+        " \"fleet\": {\"units\": 20, \"horizon_s\": 36000000, \"seed\": 1}}";
+    TwinMaintenanceReport a, b;
+    EXPECT_CODE(twin_maintenance_evaluate(rtf_req, strlen(rtf_req), &a), TWIN_RESULT_OK);
+    EXPECT_CODE(twin_maintenance_evaluate(pm_req, strlen(pm_req), &b), TWIN_RESULT_OK);
+    EXPECT(a.preventive == 0 && a.failures > 100);
+    EXPECT(b.failures * 2 < a.failures && b.preventive > 0 && b.cost < a.cost);
+    EXPECT(a.spares == a.failures + a.preventive);
+    EXPECT(fabs(a.cost_rate - a.cost / (20.0 * 36000000.0)) <= 1e-15 * a.cost_rate);
+    /* A condition-based policy needs an observable condition: refused. */
+    const char cbm_req[] =
+        "{\"policy\": {\"kind\": \"condition_based\", \"threshold\": 0.8,"
+        " \"inspection_interval_s\": 3600},"
+        " \"degradation\": {\"kind\": \"weibull\", \"shape\": 3, \"scale\": 3600000},"
+        " \"fleet\": {\"units\": 20, \"horizon_s\": 36000000, \"seed\": 1}}";
+    TwinMaintenanceReport c = a;
+    EXPECT_CODE(twin_maintenance_evaluate(cbm_req, strlen(cbm_req), &c), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(c.failures == a.failures);
+}
+
+int main(void) {
+    test_sim_run();
+    test_sim_many();
+    test_sim_bad();
+    test_what_if();
+    test_maintenance();
+    printf("test_sim: %d checks, %d failed\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
