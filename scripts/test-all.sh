@@ -63,7 +63,7 @@ step "miri: the FFI crate's tests under the Rust interpreter (undefined behaviou
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
     rustup toolchain install nightly --profile minimal --component miri,rust-src
 fi
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p twin-ffi --locked
+MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-disable-isolation -Zmiri-deterministic-floats" cargo +nightly miri test -p twin-ffi --locked
 ok "miri"
 
 step "ThreadSanitizer: producers feeding a fleet through bounded channels (twin/tests/stress.rs)"

@@ -117,6 +117,10 @@ fn spiky_series(n: usize, spike: usize) -> Vec<f64> {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes of numerics in the interpreter; runs natively and in the C tests under ASan and valgrind"
+)]
 fn every_detector_kind_flags_the_spike_and_round_trips() {
     let xs = spiky_series(3_000, 2_500);
     for kind in 0..=5u32 {
@@ -969,6 +973,10 @@ const QUICK: &str = r#"{"features": {"window": 20},
   "calibration": {"folds": 3, "stride": 4, "min_history": 20, "seed": 1, "threads": 2}}"#;
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes of numerics in the interpreter; runs natively and in the C tests under ASan and valgrind"
+)]
 fn rul_fits_predicts_within_its_interval_and_round_trips() {
     let (ids, cycles, values) = wear_fleet(6, 24);
     let mut m = null_mut();
@@ -1433,6 +1441,10 @@ fn cv_model() -> *mut TwinStateModel {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes of numerics in the interpreter; runs natively and in the C tests under ASan and valgrind"
+)]
 fn filters_track_constant_velocity_and_round_trip() {
     let model = cv_model();
     for kind in [
@@ -2547,6 +2559,10 @@ fn read_only_models_may_be_shared_between_threads() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes of numerics in the interpreter; runs natively and in the C tests under ASan and valgrind"
+)]
 fn every_rul_kind_fits_through_settings_and_loads_as_its_kind() {
     use twin::analytics::rul::ensemble::{Component, EnsembleConfig};
     use twin::analytics::rul::exponential::ExponentialRulConfig;
@@ -2685,8 +2701,11 @@ fn long_format(fleet: &twin::analytics::rul::Fleet) -> (Vec<u64>, Vec<f64>, Vec<
 
 /// NASA C-MAPSS FD001 through the C API with the quick boosting settings of the Rust test
 /// (`tests/rul.rs`): standard protocol, RUL capped at 125 in training, the last cycle of
-/// each test unit scored against the true RUL.
+/// each test unit scored against the true RUL. Not under miri: it reads the benchmark files
+/// (miri isolates the file system) and fits on 20,000 rows, hours in the interpreter; the
+/// same calls on small fleets are interpreted in the tests above.
 #[test]
+#[cfg_attr(miri, ignore)]
 fn cmapss_fd001_through_the_c_api() {
     use twin::analytics::rul::cmapss::{self, FD001_SENSORS};
     use twin::analytics::rul::metrics::{coverage, phm08_score, rmse};
@@ -2878,6 +2897,10 @@ fn time_of_event_refuses_an_unreasonable_sample_count() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes of numerics in the interpreter; runs natively and in the C tests under ASan and valgrind"
+)]
 fn ensemble_members_are_chosen_by_name() {
     // EWMA and CUSUM: a lasting shift of one standard deviation is found by the drift member
     let cfg = r#"{"members": ["ewma", "cusum"], "fusion": "max"}"#;
@@ -2919,6 +2942,10 @@ fn ensemble_members_are_chosen_by_name() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes of numerics in the interpreter; runs natively and in the C tests under ASan and valgrind"
+)]
 fn multivariate_half_space_trees_score_points() {
     // points on the diagonal are normal; one off it is not
     let cfg = r#"{"dim": 2, "seed": 3}"#;
