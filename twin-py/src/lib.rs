@@ -15,6 +15,8 @@ pub mod analytics;
 pub mod columns;
 pub mod digital_twin;
 pub mod errors;
+// fleet bindings (issue 7)
+pub mod fleet;
 pub mod maintenance;
 pub mod physics;
 mod repr;
@@ -79,6 +81,11 @@ mod _twin {
     #[pymodule_export]
     use crate::whatif::{PyWhatIfResult, PyWhatIfScenario};
     // ---- end what-if ----
+
+    // ---- fleet (issue 7) ----
+    #[pymodule_export]
+    use crate::fleet::{PyFleet, PyFleetReport};
+    // ---- end fleet ----
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
