@@ -191,6 +191,19 @@ def test_bad_batches_raise_naming_the_argument_and_change_nothing(plant):
     wide[::2] = [S, S]
     r = fleet.ingest_batch(ids, wide[::2], s, v)
     assert r.accepted == 2 and r.copied == ["times"]
+    # So are misaligned arrays (as numpy makes them from a buffer at an odd offset, and as
+    # Dask can unpickle them).
+    def odd(a):
+        raw = bytearray(a.nbytes + 1)
+        out = np.frombuffer(raw, dtype=a.dtype, offset=1, count=len(a))
+        out[:] = a
+        return out
+
+    cols = (odd(ids), odd(t + 2 * S), odd(s), odd(v))
+    assert not any(c.flags.aligned for c in cols)
+    r = fleet.ingest_batch(*cols)
+    assert r.accepted == 2 and r.copied == ["twins", "times", "signals", "values"]
+    assert fleet.get(11).reported("x") == 2.0
 
 
 def test_snapshot_and_pickle_round_trip(plant):

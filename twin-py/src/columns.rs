@@ -101,8 +101,15 @@ pub(crate) fn convert<'py, T: Element>(
 ) -> PyResult<PyReadonlyArray1<'py, T>> {
     let py = arr.py();
     let target = numpy::dtype::<T>(py);
-    let out = numpy_fn(py, &ASCONTIGUOUSARRAY, "ascontiguousarray")?.call1((arr, target))?;
-    let out = out.cast_into::<PyArray1<T>>()?;
+    let mut out = numpy_fn(py, &ASCONTIGUOUSARRAY, "ascontiguousarray")?
+        .call1((arr, &target))?
+        .cast_into::<PyArray1<T>>()?;
+    // `ascontiguousarray` hands back a contiguous but misaligned array (one unpickled from
+    // an out-of-band buffer, or made by `frombuffer` at an odd offset) as it is; copy
+    // such an array into fresh, aligned memory.
+    if !out.is_aligned() {
+        out = out.call_method0("copy")?.cast_into::<PyArray1<T>>()?;
+    }
     out.try_readonly().map_err(|e| invalid_input(e.to_string()))
 }
 
