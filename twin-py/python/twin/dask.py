@@ -204,15 +204,16 @@ class DaskFleet:
         columns raise as :meth:`twin.Fleet.ingest_batch` does, before any sample is sent."""
         cols = _columns(twins, times, signals, values)
         n = self.partitions
+        calls = []
         if n == 1:
-            parts = [(np.arange(len(cols[0]), dtype=np.int64), cols)]
+            calls.append((np.arange(len(cols[0]), dtype=np.int64), self._actors[0].ingest_batch(*cols)))
         else:
             owner = cols[0] % np.uint64(n)
-            parts = []
             for p in range(n):
                 idx = np.flatnonzero(owner == p)
-                parts.append((idx, [c[idx] for c in cols]))
-        calls = [(idx, self._actors[p].ingest_batch(*sub)) for p, (idx, sub) in enumerate(parts) if len(idx)]
+                if len(idx):
+                    # Sent at once: this part is processed while the next one is cut.
+                    calls.append((idx, self._actors[p].ingest_batch(*(c[idx] for c in cols))))
         reports = self._gather([c for _, c in calls])
         return twin.FleetReport.merge([(r, idx) for r, (idx, _) in zip(reports, calls)])
 
