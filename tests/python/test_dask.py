@@ -106,3 +106,24 @@ def test_restore_from_a_single_process_snapshot(client, plant):
     moved = dist.remove(40)
     assert moved.counters == local.remove(40).counters
     assert dist.ids() == [10, 11, 12] and dist.snapshot() == local.snapshot()
+
+
+def test_twins_with_a_digital_model(client):
+    """Conveyor twins with the drive's model: the model travels to the workers with each
+    twin and assimilates the same samples as in one process."""
+    schema = twin.Schema.conveyor()
+    proto = twin.Twin(schema, model=twin.ConveyorModel())
+    rng = np.random.default_rng(2)
+    steps, devices = 200, 5
+    tw = np.tile(np.repeat(np.arange(devices, dtype=np.uint64), 4), steps)
+    t = np.repeat(np.arange(steps, dtype=np.int64) * 100_000_000, devices * 4)
+    s = np.tile(np.arange(4, dtype=np.uint32), steps * devices)
+    v = np.array([1.5, 2.0, 50.0, 0.8])[s] + rng.normal(0.0, 0.05, len(s))
+    local, dist = twin.Fleet(threads=1), DaskFleet(client)
+    local_pairs = [(d, proto) for d in range(devices)]
+    for d, p in local_pairs:
+        local.insert(d, p)
+    dist.insert_many(local_pairs)
+    assert dist.ingest_batch(tw, t, s, v) == local.ingest_batch(tw, t, s, v)
+    assert dist.get(3).estimate("wear") == local.get(3).estimate("wear") is not None
+    assert dist.snapshot() == local.snapshot()
