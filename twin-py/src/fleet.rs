@@ -449,9 +449,22 @@ impl PyFleet {
             .with_fleet(py, detach, move |inner| {
                 let batch = FleetBatchRef::new(ws, ts, ss, vs)?;
                 let report = inner.fleet.ingest_batch(batch);
+                // Samples per twin, counted by runs of one id (gateways send a twin's
+                // signals together) to spare a hash look-up per sample.
                 let mut counts: HashMap<u64, usize> = HashMap::new();
+                let mut run: Option<(u64, usize)> = None;
                 for &id in ws {
-                    *counts.entry(id).or_insert(0) += 1;
+                    run = match run {
+                        Some((cur, k)) if cur == id => Some((cur, k + 1)),
+                        Some((cur, k)) => {
+                            *counts.entry(cur).or_insert(0) += k;
+                            Some((id, 1))
+                        }
+                        None => Some((id, 1)),
+                    };
+                }
+                if let Some((cur, k)) = run {
+                    *counts.entry(cur).or_insert(0) += k;
                 }
                 let mut per_twin: Vec<(u64, usize)> = counts.into_iter().collect();
                 per_twin.sort_unstable();
