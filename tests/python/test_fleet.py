@@ -136,6 +136,9 @@ def test_merging_reports_of_parts_gives_the_whole(plant):
     assert merged.rejections == whole.rejections
     with pytest.raises(twin.InvalidInputError, match="indices"):
         twin.FleetReport.merge([(parts[0][0], parts[0][1][:-1])])
+    with pytest.raises(twin.InvalidInputError, match="indices must be a sequence of int"):
+        twin.FleetReport.merge([(parts[0][0], ["a"] * parts[0][0].total)])
+    assert twin.FleetReport.merge([(parts[0][0], parts[0][1].tolist())]) == twin.FleetReport.merge([parts[0]])
 
 
 def test_insert_copies_and_remove_moves(plant):

@@ -783,8 +783,19 @@ impl PyFleetReport {
         let mut per_twin: BTreeMap<u64, usize> = BTreeMap::new();
         let mut copied: Vec<String> = Vec::new();
         for (k, (report, indices)) in parts.iter().enumerate() {
-            let ix = columns::times(indices)?;
-            let ix = ix.column.as_slice()?;
+            let borrowed = columns::borrow::<i64>(indices)?;
+            let owned: Vec<i64>;
+            let ix: &[i64] = match &borrowed {
+                Some(ro) => ro.as_slice()?,
+                None => {
+                    owned = indices.extract().map_err(|_| {
+                        invalid_input(format!(
+                            "parts[{k}]: indices must be a sequence of int positions (int64)"
+                        ))
+                    })?;
+                    &owned
+                }
+            };
             let total = report.total();
             if ix.len() != total {
                 return Err(invalid_input(format!(
