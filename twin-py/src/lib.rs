@@ -7,6 +7,7 @@
 //! - [`columns`]: how numpy arrays become batch columns (borrowed or converted).
 //! - [`analytics`]: detectors, features, health, RUL, estimation and reliability models.
 //! - [`sim`]: `SimReport`, `sim_run` and friends, and the simulator's worked studies.
+//! - [`fleet`]: `Fleet` and `FleetReport`: many twins fed by one numpy batch (issue 7).
 //! - [`errors`]: `TwinError` and one subclass per [`twin::ErrorKind`].
 
 use pyo3::prelude::*;
