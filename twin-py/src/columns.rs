@@ -64,7 +64,9 @@ fn numpy_fn<'py>(
 }
 
 /// Try to borrow `obj` as a contiguous, aligned 1-d array of `T` without copying.
-fn borrow<'py, T: Element>(obj: &Bound<'py, PyAny>) -> PyResult<Option<PyReadonlyArray1<'py, T>>> {
+pub(crate) fn borrow<'py, T: Element>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Option<PyReadonlyArray1<'py, T>>> {
     let Ok(arr) = obj.cast::<PyArray1<T>>() else {
         return Ok(None);
     };
@@ -77,7 +79,10 @@ fn borrow<'py, T: Element>(obj: &Bound<'py, PyAny>) -> PyResult<Option<PyReadonl
 }
 
 /// `numpy.asarray(obj)`, required to be one-dimensional.
-fn as_1d<'py>(arg: &str, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArray>> {
+pub(crate) fn as_1d<'py>(
+    arg: &str,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyUntypedArray>> {
     let py = obj.py();
     let arr = numpy_fn(py, &ASARRAY, "asarray")?.call1((obj,))?;
     let arr = arr.cast_into::<PyUntypedArray>()?;
@@ -91,17 +96,29 @@ fn as_1d<'py>(arg: &str, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntyp
 }
 
 /// A contiguous, aligned, read-only copy of `arr` as dtype `T`.
-fn convert<'py, T: Element>(
+pub(crate) fn convert<'py, T: Element>(
     arr: &Bound<'py, PyUntypedArray>,
 ) -> PyResult<PyReadonlyArray1<'py, T>> {
     let py = arr.py();
     let target = numpy::dtype::<T>(py);
-    let out = numpy_fn(py, &ASCONTIGUOUSARRAY, "ascontiguousarray")?.call1((arr, target))?;
-    let out = out.cast_into::<PyArray1<T>>()?;
+    let mut out = numpy_fn(py, &ASCONTIGUOUSARRAY, "ascontiguousarray")?
+        .call1((arr, &target))?
+        .cast_into::<PyArray1<T>>()?;
+    // `ascontiguousarray` hands back a contiguous but misaligned array (one unpickled from
+    // an out-of-band buffer, or made by `frombuffer` at an odd offset) as it is; copy
+    // such an array into fresh, aligned memory.
+    if !out.is_aligned() {
+        out = out.call_method0("copy")?.cast_into::<PyArray1<T>>()?;
+    }
     out.try_readonly().map_err(|e| invalid_input(e.to_string()))
 }
 
-fn refuse(arg: &str, arr: &Bound<'_, PyUntypedArray>, expected: &str, hint: &str) -> PyErr {
+pub(crate) fn refuse(
+    arg: &str,
+    arr: &Bound<'_, PyUntypedArray>,
+    expected: &str,
+    hint: &str,
+) -> PyErr {
     PyTypeError::new_err(format!(
         "{arg} must hold {expected}; got dtype {}{hint}",
         arr.dtype()

@@ -33,7 +33,7 @@ pub(crate) enum MonitorArg<'py> {
 }
 
 impl MonitorArg<'_> {
-    fn config(&self) -> PyResult<Option<MonitorConfig>> {
+    pub(crate) fn config(&self) -> PyResult<Option<MonitorConfig>> {
         let d = match self {
             MonitorArg::Flag(false) => return Ok(None),
             MonitorArg::Flag(true) => return Ok(Some(MonitorConfig::default())),
@@ -83,7 +83,7 @@ impl SignalArg {
 }
 
 /// A twin builder for a schema, with the monitor if it is configured.
-fn builder(
+pub(crate) fn builder(
     schema: twin::Schema,
     monitor: Option<&MonitorConfig>,
 ) -> twin::Result<twin::TwinBuilder> {
@@ -583,5 +583,51 @@ impl PyTwin {
             c.rejected(),
             pending
         ))
+    }
+}
+
+// ---- fleet (issue 7): moving twins into and out of a `Fleet` ----
+impl PyTwin {
+    /// The monitor settings and the model object this twin was built with: what rebuilds
+    /// it from a snapshot.
+    pub(crate) fn recipe(&self, py: Python<'_>) -> (Option<MonitorConfig>, Option<Py<PyAny>>) {
+        (
+            self.monitor.clone(),
+            self.model.as_ref().map(|m| m.clone_ref(py)),
+        )
+    }
+
+    /// A Python twin around a Rust twin built with `monitor` and `model`.
+    pub(crate) fn from_parts(
+        py: Python<'_>,
+        twin: twin::Twin,
+        monitor: Option<MonitorConfig>,
+        model: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let schema = Py::new(py, PySchema::from_schema(twin.schema().clone()))?;
+        Ok(PyTwin {
+            inner: Mutex::new(twin),
+            schema,
+            monitor,
+            model,
+        })
+    }
+
+    /// A Python dict (or bool) of monitor settings, as `Twin(monitor=...)` takes them.
+    pub(crate) fn monitor_arg_of<'py>(
+        py: Python<'py>,
+        monitor: Option<&MonitorConfig>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match monitor {
+            None => Ok(false.into_pyobject(py)?.to_owned().into_any()),
+            Some(c) => {
+                let d = PyDict::new(py);
+                d.set_item("alpha", c.alpha)?;
+                d.set_item("threshold", c.threshold)?;
+                d.set_item("warmup", c.warmup)?;
+                d.set_item("include_properties", c.include_properties)?;
+                Ok(d.into_any())
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`columns`]: how numpy arrays become batch columns (borrowed or converted).
 //! - [`analytics`]: detectors, features, health, RUL, estimation and reliability models.
 //! - [`sim`]: `SimReport`, `sim_run` and friends, and the simulator's worked studies.
+//! - [`fleet`]: `Fleet` and `FleetReport`: many twins fed by one numpy batch (issue 7).
 //! - [`errors`]: `TwinError` and one subclass per [`twin::ErrorKind`].
 
 use pyo3::prelude::*;
@@ -15,6 +16,8 @@ pub mod analytics;
 pub mod columns;
 pub mod digital_twin;
 pub mod errors;
+// fleet bindings (issue 7)
+pub mod fleet;
 pub mod maintenance;
 pub mod physics;
 mod repr;
@@ -79,6 +82,11 @@ mod _twin {
     #[pymodule_export]
     use crate::whatif::{PyWhatIfResult, PyWhatIfScenario};
     // ---- end what-if ----
+
+    // ---- fleet (issue 7) ----
+    #[pymodule_export]
+    use crate::fleet::{PyFleet, PyFleetReport};
+    // ---- end fleet ----
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -210,3 +210,9 @@ __all__ += [
     "wind_farm_study",
 ]
 # ---- end what-if ----
+
+# ---- fleet (issue 7) ----
+from twin._twin import Fleet, FleetReport
+
+__all__ += ["Fleet", "FleetReport"]
+# ---- end fleet ----

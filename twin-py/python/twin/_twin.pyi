@@ -1238,3 +1238,74 @@ def conveyor_fleet_study(**kwargs: Any) -> dict[str, Any]: ...
 def wind_farm_study(**kwargs: Any) -> list[dict[str, Any]]: ...
 
 # ---- end what-if ----
+
+# ---- fleet (issue 7) ----
+
+class FleetReport:
+    """What became of one fleet batch: ``accepted + rejected == total``; reports pickle."""
+
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def rejections(self) -> list[tuple[int, int, str]]:
+        """``(index, twin_id, reason)`` of each refused sample, in batch order."""
+    @property
+    def rejected_indices(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def reasons(self) -> dict[str, int]: ...
+    @property
+    def per_twin(self) -> dict[int, dict[str, int]]:
+        """Per twin id in the batch: ``accepted``, ``rejected`` and a count per reason."""
+    @property
+    def copied(self) -> list[str]: ...
+    def to_dict(self) -> dict[str, list[int]]:
+        """Columns ``twin``, ``accepted``, ``rejected`` and one per reason (for pandas)."""
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(json: str) -> FleetReport: ...
+    @staticmethod
+    def merge(parts: Sequence[tuple[FleetReport, _IntArrayLike]]) -> FleetReport:
+        """Join reports of parts of a batch (disjoint twins); ``indices`` map to the batch."""
+    def __eq__(self, other: object) -> bool: ...
+    def __len__(self) -> int: ...
+
+class Fleet:
+    """Many twins keyed by an int device id, fed by one columnar batch, run on threads."""
+
+    def __init__(self, threads: int = 0) -> None: ...
+    @staticmethod
+    def from_snapshot(json: str, threads: int = 0, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Fleet: ...
+    @staticmethod
+    def merge_snapshots(parts: Sequence[str]) -> str:
+        """Join snapshots of fleets with disjoint twins into one (ascending by id)."""
+    @property
+    def threads(self) -> int: ...
+    def insert(self, id: int, twin: Twin) -> None:
+        """Add a copy of ``twin`` (made from its snapshot) under ``id``."""
+    def remove(self, id: int) -> Twin:
+        """Take the twin out (moved, not copied); ``UnknownTwinError`` if absent."""
+    def get(self, id: int) -> Twin:
+        """A copy of the twin; ``UnknownTwinError`` if absent."""
+    def ids(self) -> list[int]: ...
+    def ingest_batch(
+        self,
+        twins: _IntArrayLike,
+        times: _IntArrayLike,
+        signals: _IntArrayLike,
+        values: _FloatArrayLike,
+    ) -> FleetReport:
+        """Columns of equal length: uint64 twin ids, int64 ns times, uint32 ids, float64 values."""
+    def insights(self) -> list[tuple[int, Insight]]: ...
+    def drain_insights(self) -> list[tuple[int, Insight]]: ...
+    def insight_columns(self, drain: bool = False) -> dict[str, npt.NDArray[Any]]:
+        """``twin`` uint64, then the columns of :meth:`Twin.insight_columns`."""
+    def snapshot(self) -> str: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: object) -> bool: ...
+    def __setstate__(self, state: tuple[str, list[tuple[int, _MonitorArg, Optional[_Model]]]]) -> None: ...
+
+# ---- end fleet ----
