@@ -17,7 +17,7 @@ profile=${TWIN_PY_PROFILE:-release}
 if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9.4,<2' pytest numpy asyncua scikit-learn pandas matplotlib
+"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9.4,<2' pytest numpy asyncua scikit-learn pandas matplotlib tqdm mypy
 
 case "$profile" in
     release) profile_flag=(--release) ;;

@@ -522,15 +522,32 @@ impl PyTwin {
     /// >>> r = t.what_if(twin.WhatIfScenario(45 * 86400.0, 3600.0, inputs={"speed_setpoint": 1.5}, paths=300, seed=1))
     /// >>> r.failure_probability < 0.5
     /// True
-    fn what_if(
+    #[pyo3(signature = (scenario, *, progress=None))]
+    fn what_if<'py>(
         &self,
-        py: Python<'_>,
-        scenario: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        scenario: &Bound<'py, PyAny>,
+        progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<crate::whatif::PyWhatIfResult> {
         let s = crate::whatif::scenario_arg(scenario)?;
-        self.with_twin(py, true, |tw| tw.what_if(&s))?
-            .map(|inner| crate::whatif::PyWhatIfResult { inner })
-            .map_err(to_py)
+        // The forward model is a copy taken under the lock; the run itself does not hold
+        // the twin, so ingest may go on meanwhile.
+        let fm = self
+            .with_twin(py, false, |tw| {
+                let model = tw.model().ok_or_else(|| {
+                    twin::Error::InvalidInput(
+                        "the twin has no digital model to run a what-if on".into(),
+                    )
+                })?;
+                model.forward().ok_or_else(|| {
+                    twin::Error::InvalidInput(format!(
+                        "model {} cannot run what-if scenarios",
+                        model.name()
+                    ))
+                })
+            })?
+            .map_err(to_py)?;
+        crate::whatif::run_forward(py, fm.as_ref(), &s, progress)
     }
 
     /// The model object the twin was built with (``None`` without one).

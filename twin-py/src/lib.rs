@@ -17,6 +17,7 @@ pub mod digital_twin;
 pub mod errors;
 pub mod maintenance;
 pub mod physics;
+pub mod progress;
 mod repr;
 pub mod results;
 pub mod schema;

@@ -408,14 +408,16 @@ impl PyWhatIfResult {
     }
 }
 
-/// Run a forward model under a scenario with the GIL released.
-pub(crate) fn run_forward(
-    py: Python<'_>,
+/// Run a forward model under a scenario on a worker thread (GIL released), with
+/// progress (time steps) and Ctrl-C as in [`crate::progress::run_long`].
+pub(crate) fn run_forward<'py>(
+    py: Python<'py>,
     fm: &dyn twin::whatif::ForwardModel,
     scenario: &Scenario,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PyWhatIfResult> {
-    let r = py
-        .detach(|| twin::whatif::run(fm, scenario))
-        .map_err(to_py)?;
+    let r = crate::progress::run_long(py, progress, "what_if", |p| {
+        twin::whatif::run_with(fm, scenario, p)
+    })?;
     Ok(PyWhatIfResult { inner: r })
 }

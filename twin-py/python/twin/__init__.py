@@ -210,3 +210,9 @@ __all__ += [
     "wind_farm_study",
 ]
 # ---- end what-if ----
+
+# ---- progress and Ctrl-C for long runs ----
+from twin._twin import CancelledError
+
+__all__ += ["CancelledError"]
+# ---- end progress ----

@@ -12,6 +12,12 @@ __version__: str
 #: Batches at least this long are ingested with the GIL released.
 DETACH_MIN_SAMPLES: int
 
+# ---- progress and Ctrl-C for long runs ----
+#: ``progress=`` of long runs: ``None``/``False`` (quiet), ``True`` (a tqdm bar when tqdm
+#: is installed) or a callable ``progress(done, total)``.
+_ProgressArg = Union[bool, Callable[[int, int], object], None]
+# ---- end progress ----
+
 # ---------------------------------------------------------------------------- errors
 
 class TwinError(Exception):
@@ -64,6 +70,9 @@ class SerializationError(TwinError, ValueError):
 
 class UnknownTwinError(TwinError, ValueError):
     """A twin id is not in the fleet."""
+
+class CancelledError(TwinError):
+    """A long run was cancelled before it finished (from Python, Ctrl-C raises KeyboardInterrupt instead)."""
 
 # ---------------------------------------------------------------------------- schema
 
@@ -240,7 +249,7 @@ class Twin:
     def __init__(self, schema: Schema, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> None: ...
     @staticmethod
     def from_snapshot(json: str, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Twin: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult:
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult:
         """Run the twin's model forward from its current estimate; the twin is untouched."""
     @property
     def model(self) -> Optional[_Model]: ...
@@ -928,10 +937,12 @@ class SimReport:
 def sim_validate(scenario: Union[str, Mapping[str, Any]]) -> None:
     """Validate a scenario; raises InvalidInputError naming the offending field."""
 
-def sim_run(scenario: Union[str, Mapping[str, Any]]) -> SimReport:
+def sim_run(scenario: Union[str, Mapping[str, Any]], *, progress: _ProgressArg = None) -> SimReport:
     """Validate and run a scenario with the GIL released."""
 
-def sim_replicate(scenario: Union[str, Mapping[str, Any]], n: int, threads: int = 0) -> list[SimReport]:
+def sim_replicate(
+    scenario: Union[str, Mapping[str, Any]], n: int, threads: int = 0, *, progress: _ProgressArg = None
+) -> list[SimReport]:
     """``n`` independent replications, ``threads`` at a time (0: all cores)."""
 
 def sim_sweep(
@@ -940,6 +951,8 @@ def sim_sweep(
     values: Sequence[float],
     replications: int = 1,
     threads: int = 0,
+    *,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]:
     """Sweep a numeric field by dotted path: ``path``, ``table`` (numpy columns) and ``reports``."""
 
@@ -948,6 +961,8 @@ def sim_paired(
     variant: Union[str, Mapping[str, Any]],
     n: int,
     threads: int = 0,
+    *,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]:
     """Paired runs on common random numbers: ``baseline``, ``variant`` and ``differences``."""
 
@@ -1039,7 +1054,7 @@ class ConveyorModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
 class ThermalModel:
     """A first-order thermal mass as a digital model."""
@@ -1057,7 +1072,7 @@ class ThermalModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
 class BatteryModel:
     """A battery cell (equivalent circuit) as a digital model."""
@@ -1075,7 +1090,7 @@ class BatteryModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
 class PumpModel:
     """A centrifugal pump as a digital model."""
@@ -1093,7 +1108,7 @@ class PumpModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
 class WindTurbineModel:
     """A wind turbine (power curve, blade fatigue) as a digital model."""
@@ -1111,7 +1126,7 @@ class WindTurbineModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
 class ConveyorDrive:
     """A simulated conveyor drive."""
@@ -1191,6 +1206,7 @@ def maintenance_evaluate(
     units: int = 100,
     horizon_s: float = 31536000.0,
     seed: int = 0,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]: ...
 def maintenance_costs() -> dict[str, float]: ...
 def age_replacement_cost_rate(shape: float, scale: float, interval_s: float, costs: Optional[dict[str, float]] = None) -> float: ...
@@ -1215,6 +1231,7 @@ def optimise_policy(
     seed: int = 0,
     inspection_interval_s: float = 86400.0,
     min_availability: Optional[float] = None,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]: ...
 def survive_window(
     model: Union[_Model, Twin],
