@@ -339,6 +339,13 @@ impl PyWhatIfResult {
         Ok(d)
     }
 
+    /// The trajectories as a long pandas DataFrame: one row per (time, variable) with
+    /// ``time_s``, ``variable``, ``mean`` and one column per level (``q0.05``, ...).
+    /// Raises ``ImportError`` without pandas.
+    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::digital_twin::frames(slf.py())?.call_method1("what_if_frame", (slf,))
+    }
+
     /// Failure times of the paths that failed within the horizon, s, sorted.
     #[getter]
     fn failure_times<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {

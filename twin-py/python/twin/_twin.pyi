@@ -251,6 +251,14 @@ class Twin:
     def from_snapshot(json: str, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Twin: ...
     def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult:
         """Run the twin's model forward from its current estimate; the twin is untouched."""
+    # ---- pandas tables (pandas is optional; ImportError without it) ----
+    def insights_frame(self, drain: bool = False) -> Any:
+        """Pending insights as a DataFrame: time, signal, signal_id, kind, value, score."""
+    def audit_frame(self) -> Any:
+        """The command audit log as a DataFrame."""
+    def ingest_frame(self, df: Any, *, time: str = "time", signal: str = "signal", value: str = "value") -> IngestReport:
+        """Ingest a long (time, signal, value) or wide (one column per signal) DataFrame."""
+    # ---- end pandas tables ----
     @property
     def model(self) -> Optional[_Model]: ...
     def estimate(self, name: str) -> Optional[float]: ...
@@ -1027,6 +1035,8 @@ class WhatIfResult:
     @property
     def percentiles(self) -> npt.NDArray[np.float64]: ...
     def trajectory(self, name: str) -> dict[Any, npt.NDArray[np.float64]]: ...
+    def to_pandas(self) -> Any:
+        """Long DataFrame: time_s, variable, mean and one column per level (pandas optional)."""
     @property
     def failure_times(self) -> npt.NDArray[np.float64]: ...
     @property
