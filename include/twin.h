@@ -107,6 +107,10 @@ enum TwinResult
      */
     TWIN_RESULT_UNKNOWN_TWIN = 15,
     /**
+     * A long run was cancelled before it finished (code 16 is reserved).
+     */
+    TWIN_RESULT_CANCELLED = 17,
+    /**
      * A pointer parameter that must not be NULL was NULL.
      */
     TWIN_RESULT_NULL_PARAMETER = 1000,
@@ -1208,7 +1212,7 @@ typedef struct TwinMaintenanceOptimum {
 /**
  * Every code, in order.
  */
-#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
+#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_Cancelled, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
 
 #ifdef __cplusplus
 extern "C" {

@@ -17,7 +17,7 @@ profile=${TWIN_PY_PROFILE:-release}
 if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9.4,<2' pytest numpy asyncua scikit-learn pandas matplotlib 'dask[distributed]'
+"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9.4,<2' pytest numpy asyncua scikit-learn pandas matplotlib 'dask[distributed]' tqdm mypy
 
 case "$profile" in
     release) profile_flag=(--release) ;;
@@ -36,6 +36,11 @@ if [[ ${#built[@]} -ne 1 ]]; then
     exit 1
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "${built[0]}"
+
+# The stubs against the built module: mypy's stubtest (the allowlist names, with reasons,
+# what it reports on purpose).
+MYPY_CACHE_DIR=target/mypy-cache "$venv/bin/python" -m mypy.stubtest twin._twin \
+    --allowlist twin-py/stubtest-allowlist.txt
 
 # Run from the repo root with the installed package (not the source tree) on the path.
 "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider

@@ -510,6 +510,47 @@ impl PyTwin {
         Ok(list)
     }
 
+    // ---- pandas tables (implemented in twin/_frames.py; pandas is optional) ----
+
+    /// Pending insights as a pandas DataFrame: ``time`` (int64 ns), ``signal`` (name),
+    /// ``signal_id``, ``kind``, ``value`` and ``score``, oldest first. With ``drain=True``
+    /// they are taken, as by :meth:`drain_insights`. Raises ``ImportError`` without pandas.
+    #[pyo3(signature = (drain = false))]
+    fn insights_frame<'py>(slf: &Bound<'py, Self>, drain: bool) -> PyResult<Bound<'py, PyAny>> {
+        frames(slf.py())?.call_method1("insights_frame", (slf, drain))
+    }
+
+    /// The command audit log (see :meth:`audit_log`) as a pandas DataFrame with columns
+    /// ``time``, ``command``, ``value``, ``source``, ``outcome``, ``reason``, ``message``.
+    fn audit_frame<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        frames(slf.py())?.call_method1("audit_frame", (slf,))
+    }
+
+    /// Ingest a pandas DataFrame, long or wide, and return the :class:`IngestReport`.
+    ///
+    /// Long: columns ``time``, ``signal`` (names or ids) and ``value``, one sample a row.
+    /// Wide: one column per signal name, times in the ``time`` column or the index; a NaN
+    /// cell is a signal that did not report then. Times are integer nanoseconds or
+    /// datetimes (naive ones read as UTC). Column names are keyword arguments.
+    ///
+    /// >>> import pandas as pd, twin
+    /// >>> t = twin.Twin(twin.Schema.conveyor())
+    /// >>> df = pd.DataFrame({"time": [0, 10**9], "belt_speed": [1.0, 1.1], "vibration": [2.0, float("nan")]})
+    /// >>> t.ingest_frame(df).accepted
+    /// 3
+    #[pyo3(signature = (df, *, time = "time", signal = "signal", value = "value"))]
+    fn ingest_frame<'py>(
+        slf: &Bound<'py, Self>,
+        df: &Bound<'py, PyAny>,
+        time: &str,
+        signal: &str,
+        value: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        frames(slf.py())?.call_method1("ingest_frame", (slf, df, time, signal, value))
+    }
+
+    // ---- end pandas tables ----
+
     // ---- what-if (bindings in crate::whatif) ----
 
     /// Run the twin's digital model forward from its current estimate under ``scenario``
@@ -522,15 +563,32 @@ impl PyTwin {
     /// >>> r = t.what_if(twin.WhatIfScenario(45 * 86400.0, 3600.0, inputs={"speed_setpoint": 1.5}, paths=300, seed=1))
     /// >>> r.failure_probability < 0.5
     /// True
-    fn what_if(
+    #[pyo3(signature = (scenario, *, progress=None))]
+    fn what_if<'py>(
         &self,
-        py: Python<'_>,
-        scenario: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        scenario: &Bound<'py, PyAny>,
+        progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<crate::whatif::PyWhatIfResult> {
         let s = crate::whatif::scenario_arg(scenario)?;
-        self.with_twin(py, true, |tw| tw.what_if(&s))?
-            .map(|inner| crate::whatif::PyWhatIfResult { inner })
-            .map_err(to_py)
+        // The forward model is a copy taken under the lock; the run itself does not hold
+        // the twin, so ingest may go on meanwhile.
+        let fm = self
+            .with_twin(py, false, |tw| {
+                let model = tw.model().ok_or_else(|| {
+                    twin::Error::InvalidInput(
+                        "the twin has no digital model to run a what-if on".into(),
+                    )
+                })?;
+                model.forward().ok_or_else(|| {
+                    twin::Error::InvalidInput(format!(
+                        "model {} cannot run what-if scenarios",
+                        model.name()
+                    ))
+                })
+            })?
+            .map_err(to_py)?;
+        crate::whatif::run_forward(py, fm.as_ref(), &s, progress)
     }
 
     /// The model object the twin was built with (``None`` without one).
@@ -630,4 +688,9 @@ impl PyTwin {
             }
         }
     }
+}
+
+/// The pure-Python module with the pandas conversions.
+pub(crate) fn frames(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    py.import("twin._frames")
 }

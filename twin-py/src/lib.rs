@@ -20,6 +20,7 @@ pub mod errors;
 pub mod fleet;
 pub mod maintenance;
 pub mod physics;
+pub mod progress;
 mod repr;
 pub mod results;
 pub mod schema;

@@ -18,6 +18,7 @@ use twin::Timestamp;
 use crate::digital_twin::PyTwin;
 use crate::errors::{invalid_input, to_py};
 use crate::physics::model_spec;
+use crate::progress::run_long;
 use crate::results::PyCommand;
 use crate::whatif::{from_python, merge_config, scenario_arg, to_python};
 
@@ -61,7 +62,8 @@ fn report_dict<'py>(py: Python<'py>, r: &PolicyReport) -> PyResult<Bound<'py, Py
 /// >>> pm["failures"] < rtf["failures"] and pm["cost"] < rtf["cost"]
 /// True
 #[pyfunction]
-#[pyo3(signature = (policy, degradation=None, costs=None, *, units=100, horizon_s=31_536_000.0, seed=0))]
+#[pyo3(signature = (policy, degradation=None, costs=None, *, units=100, horizon_s=31_536_000.0, seed=0, progress=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn maintenance_evaluate<'py>(
     py: Python<'py>,
     policy: &Bound<'py, PyAny>,
@@ -70,6 +72,7 @@ pub fn maintenance_evaluate<'py>(
     units: usize,
     horizon_s: f64,
     seed: u64,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let policy: Policy = from_python("policy", policy)?;
     let deg = degradation_arg(degradation)?;
@@ -79,9 +82,9 @@ pub fn maintenance_evaluate<'py>(
         horizon_s,
         seed,
     };
-    let r = py
-        .detach(|| twin::maintenance::evaluate(&policy, &deg, &costs, &fleet))
-        .map_err(to_py)?;
+    let r = run_long(py, progress, "maintenance_evaluate", |p| {
+        twin::maintenance::evaluate_with(&policy, &deg, &costs, &fleet, p)
+    })?;
     report_dict(py, &r)
 }
 
@@ -176,7 +179,8 @@ pub fn optimise_age_replacement<'py>(
 /// True
 #[pyfunction]
 #[pyo3(signature = (family, lo, hi, *, degradation=None, costs=None, units=100,
-                    horizon_s=31_536_000.0, seed=0, inspection_interval_s=86_400.0, min_availability=None))]
+                    horizon_s=31_536_000.0, seed=0, inspection_interval_s=86_400.0, min_availability=None,
+                    progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn optimise_policy<'py>(
     py: Python<'py>,
@@ -190,6 +194,7 @@ pub fn optimise_policy<'py>(
     seed: u64,
     inspection_interval_s: f64,
     min_availability: Option<f64>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let fam = match family {
         "periodic" => PolicyFamily::Periodic,
@@ -216,9 +221,9 @@ pub fn optimise_policy<'py>(
         max_failure_probability: None,
         min_availability,
     };
-    let o = py
-        .detach(|| twin::maintenance::optimise_policy(fam, &deg, &c, &fleet, lo, hi, constraint))
-        .map_err(to_py)?;
+    let o = run_long(py, progress, "optimise_policy", |p| {
+        twin::maintenance::optimise_policy_with(fam, &deg, &c, &fleet, lo, hi, constraint, p)
+    })?;
     optimum_dict(py, &o)
 }
 

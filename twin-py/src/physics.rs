@@ -180,14 +180,18 @@ macro_rules! model_class {
             /// Run the model forward from its initial estimate (a new asset) under
             /// ``scenario`` (a :class:`WhatIfScenario`, dict or JSON), with the GIL
             /// released. A twin's current estimate is used by :meth:`Twin.what_if`.
-            fn what_if(
+            /// ``progress``: a callable ``progress(done, total)`` (time steps) or
+            /// ``True`` for a tqdm bar; Ctrl-C raises ``KeyboardInterrupt``.
+            #[pyo3(signature = (scenario, *, progress=None))]
+            fn what_if<'py>(
                 &self,
-                py: Python<'_>,
-                scenario: &Bound<'_, PyAny>,
+                py: Python<'py>,
+                scenario: &Bound<'py, PyAny>,
+                progress: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<PyWhatIfResult> {
                 let s = scenario_arg(scenario)?;
                 let fm = self.spec.forward()?;
-                run_forward(py, fm.as_ref(), &s)
+                run_forward(py, fm.as_ref(), &s, progress)
             }
 
             fn __reduce__<'py>(

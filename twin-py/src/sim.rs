@@ -12,6 +12,7 @@ use twin::sim::{sweep, Report, Scenario};
 
 use crate::analytics::arrays::out2;
 use crate::errors::{invalid_input, to_py};
+use crate::progress::run_long;
 
 /// A scenario given as a JSON string or as plain Python data (turned into JSON with
 /// `json.dumps`, so any dict / list / number / string / bool / None nesting works).
@@ -271,36 +272,50 @@ pub fn sim_validate(scenario: &Bound<'_, PyAny>) -> PyResult<()> {
 }
 
 /// Validate and run a scenario (dict or JSON string) with the GIL released.
+///
+/// ``progress``: a callable ``progress(done, total)`` (per mille of the horizon,
+/// ``total`` 1000) or ``True`` for a tqdm bar when tqdm is installed. Ctrl-C stops the
+/// run within a fraction of a second and raises ``KeyboardInterrupt``.
 #[pyfunction]
-pub fn sim_run(py: Python<'_>, scenario: &Bound<'_, PyAny>) -> PyResult<PySimReport> {
+#[pyo3(signature = (scenario, *, progress=None))]
+pub fn sim_run<'py>(
+    py: Python<'py>,
+    scenario: &Bound<'py, PyAny>,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<PySimReport> {
     let s = scenario_of(scenario, "scenario")?;
-    let report = py.detach(move || twin::sim::run(&s)).map_err(to_py)?;
+    let report = run_long(py, progress, "sim_run", move |p| twin::sim::run_with(&s, p))?;
     Ok(PySimReport { report })
 }
 
 /// ``n`` independent replications (seeds derived from the scenario's seed), ``threads``
 /// at a time (0: all cores); results do not depend on ``threads``.
+///
+/// ``progress``: a callable ``progress(done, total)`` (finished runs of ``n``) or
+/// ``True`` for a tqdm bar. Ctrl-C stops every run and raises ``KeyboardInterrupt``.
 #[pyfunction]
-#[pyo3(signature = (scenario, n, threads=0))]
+#[pyo3(signature = (scenario, n, threads=0, *, progress=None))]
 pub fn sim_replicate<'py>(
     py: Python<'py>,
     scenario: &Bound<'py, PyAny>,
     n: usize,
     threads: usize,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
     let s = scenario_of(scenario, "scenario")?;
-    let reports = py
-        .detach(move || sweep::replicate(&s, n, threads))
-        .map_err(to_py)?;
+    let reports = run_long(py, progress, "sim_replicate", move |p| {
+        sweep::replicate_with(&s, n, threads, p)
+    })?;
     reports_list(py, reports)
 }
 
 /// Sweep the numeric field at dotted ``path`` (e.g. ``"groups.0.period_s"``) over
 /// ``values``, ``replications`` runs each on common random numbers. Returns a dict:
 /// ``path``, ``table`` (``value``, ``replication`` and the summary columns, as numpy
-/// arrays) and ``reports`` (SimReports in row order).
+/// arrays) and ``reports`` (SimReports in row order). ``progress`` as for
+/// :func:`sim_replicate` (finished runs of ``len(values) * replications``).
 #[pyfunction]
-#[pyo3(signature = (scenario, path, values, replications=1, threads=0))]
+#[pyo3(signature = (scenario, path, values, replications=1, threads=0, *, progress=None))]
 pub fn sim_sweep<'py>(
     py: Python<'py>,
     scenario: &Bound<'py, PyAny>,
@@ -308,12 +323,13 @@ pub fn sim_sweep<'py>(
     values: Vec<f64>,
     replications: usize,
     threads: usize,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let s = scenario_of(scenario, "scenario")?;
-    let p = path.to_string();
-    let r = py
-        .detach(move || sweep::sweep(&s, &p, &values, replications, threads))
-        .map_err(to_py)?;
+    let path = path.to_string();
+    let r = run_long(py, progress, "sim_sweep", move |p| {
+        sweep::sweep_with(&s, &path, &values, replications, threads, p)
+    })?;
     let d = PyDict::new(py);
     d.set_item("path", &r.path)?;
     d.set_item("table", table_dict(py, &r.table)?)?;
@@ -324,26 +340,26 @@ pub fn sim_sweep<'py>(
 /// A paired what-if comparison: ``baseline`` and ``variant`` run ``n`` replications each
 /// on the same seeds. Returns a dict: ``baseline`` and ``variant`` (lists of SimReports)
 /// and ``differences`` (summary column → numpy array of ``variant - baseline`` per
-/// replication, as float64).
+/// replication, as float64). ``progress`` as for :func:`sim_replicate` (finished runs
+/// of ``2 * n``).
 #[pyfunction]
-#[pyo3(signature = (baseline, variant, n, threads=0))]
+#[pyo3(signature = (baseline, variant, n, threads=0, *, progress=None))]
 pub fn sim_paired<'py>(
     py: Python<'py>,
     baseline: &Bound<'py, PyAny>,
     variant: &Bound<'py, PyAny>,
     n: usize,
     threads: usize,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let b = scenario_of(baseline, "baseline")?;
     let v = scenario_of(variant, "variant")?;
-    let (p, tb, tv) = py
-        .detach(move || {
-            let p = sweep::paired(&b, &v, n, threads)?;
-            let tb = sweep::summary_table(&p.baseline)?;
-            let tv = sweep::summary_table(&p.variant)?;
-            Ok::<_, twin::Error>((p, tb, tv))
-        })
-        .map_err(to_py)?;
+    let (p, tb, tv) = run_long(py, progress, "sim_paired", move |hook| {
+        let p = sweep::paired_with(&b, &v, n, threads, hook)?;
+        let tb = sweep::summary_table(&p.baseline)?;
+        let tv = sweep::summary_table(&p.variant)?;
+        Ok::<_, twin::Error>((p, tb, tv))
+    })?;
     let diffs = PyDict::new(py);
     for ((name, cb), cv) in tb.names.iter().zip(&tb.columns).zip(&tv.columns) {
         let as_f64 = |c: &Column| -> Vec<f64> {

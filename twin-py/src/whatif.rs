@@ -339,6 +339,13 @@ impl PyWhatIfResult {
         Ok(d)
     }
 
+    /// The trajectories as a long pandas DataFrame: one row per (time, variable) with
+    /// ``time_s``, ``variable``, ``mean`` and one column per level (``q0.05``, ...).
+    /// Raises ``ImportError`` without pandas.
+    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::digital_twin::frames(slf.py())?.call_method1("what_if_frame", (slf,))
+    }
+
     /// Failure times of the paths that failed within the horizon, s, sorted.
     #[getter]
     fn failure_times<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
@@ -408,14 +415,16 @@ impl PyWhatIfResult {
     }
 }
 
-/// Run a forward model under a scenario with the GIL released.
-pub(crate) fn run_forward(
-    py: Python<'_>,
+/// Run a forward model under a scenario on a worker thread (GIL released), with
+/// progress (time steps) and Ctrl-C as in [`crate::progress::run_long`].
+pub(crate) fn run_forward<'py>(
+    py: Python<'py>,
     fm: &dyn twin::whatif::ForwardModel,
     scenario: &Scenario,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PyWhatIfResult> {
-    let r = py
-        .detach(|| twin::whatif::run(fm, scenario))
-        .map_err(to_py)?;
+    let r = crate::progress::run_long(py, progress, "what_if", |p| {
+        twin::whatif::run_with(fm, scenario, p)
+    })?;
     Ok(PyWhatIfResult { inner: r })
 }

@@ -51,6 +51,8 @@ pub enum ErrorKind {
     Serialization,
     /// A twin id is not in the fleet.
     UnknownTwin,
+    /// A long run was cancelled through its [`crate::progress::Progress`] hook.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -76,11 +78,12 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Serialization => "serialization",
             ErrorKind::UnknownTwin => "unknown_twin",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 
     /// Every kind, in the order of their C result codes.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::InvalidInput,
         ErrorKind::NonFinite,
         ErrorKind::UnknownSignal,
@@ -96,6 +99,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Serialization,
         ErrorKind::UnknownTwin,
+        ErrorKind::Cancelled,
     ];
 }
 
@@ -200,6 +204,9 @@ pub enum Error {
     /// A twin id is not in the fleet.
     #[error("unknown twin {0}")]
     UnknownTwin(u64),
+    /// A long run was cancelled through its [`crate::progress::Progress`] hook.
+    #[error("cancelled: the run was stopped before it finished")]
+    Cancelled,
 }
 
 impl Error {
@@ -227,6 +234,7 @@ impl Error {
             Error::Io(_) => ErrorKind::Io,
             Error::Json(_) | Error::Serialization(_) => ErrorKind::Serialization,
             Error::UnknownTwin(_) => ErrorKind::UnknownTwin,
+            Error::Cancelled => ErrorKind::Cancelled,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod model;
 pub(crate) mod persist;
 pub mod physics;
+pub mod progress;
 pub mod sample;
 pub mod schema;
 pub mod sim;

@@ -216,3 +216,9 @@ from twin._twin import Fleet, FleetReport
 
 __all__ += ["Fleet", "FleetReport"]
 # ---- end fleet ----
+
+# ---- progress and Ctrl-C for long runs ----
+from twin._twin import CancelledError
+
+__all__ += ["CancelledError"]
+# ---- end progress ----

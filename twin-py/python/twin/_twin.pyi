@@ -1,7 +1,7 @@
 """Type stubs of the native module ``twin._twin`` (import its names from ``twin``)."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, final
 
 from typing_extensions import Self
 
@@ -11,6 +11,12 @@ import numpy.typing as npt
 __version__: str
 #: Batches at least this long are ingested with the GIL released.
 DETACH_MIN_SAMPLES: int
+
+# ---- progress and Ctrl-C for long runs ----
+#: ``progress=`` of long runs: ``None``/``False`` (quiet), ``True`` (a tqdm bar when tqdm
+#: is installed) or a callable ``progress(done, total)``.
+_ProgressArg = Union[bool, Callable[[int, int], object], None]
+# ---- end progress ----
 
 # ---------------------------------------------------------------------------- errors
 
@@ -65,13 +71,17 @@ class SerializationError(TwinError, ValueError):
 class UnknownTwinError(TwinError, ValueError):
     """A twin id is not in the fleet."""
 
+class CancelledError(TwinError):
+    """A long run was cancelled before it finished (from Python, Ctrl-C raises KeyboardInterrupt instead)."""
+
 # ---------------------------------------------------------------------------- schema
 
+@final
 class SignalSpec:
     """One telemetry signal or property: name, unit, valid range, alarm limits."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         name: str,
         unit: str = "",
         *,
@@ -79,7 +89,7 @@ class SignalSpec:
         max: Optional[float] = None,
         alarm_low: Optional[float] = None,
         alarm_high: Optional[float] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def name(self) -> str: ...
     @property
@@ -93,13 +103,14 @@ class SignalSpec:
     @property
     def alarm_high(self) -> Optional[float]: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class CommandSpec:
     """One command with its safety limits, rate limits and the property it sets."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         name: str,
         unit: str = "",
         *,
@@ -108,7 +119,7 @@ class CommandSpec:
         max_rate: Optional[float] = None,
         min_interval_s: Optional[float] = None,
         property: Optional[str] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def name(self) -> str: ...
     @property
@@ -124,24 +135,25 @@ class CommandSpec:
     @property
     def property(self) -> Optional[str]: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 _SignalLike = Union[SignalSpec, Mapping[str, Any]]
 _CommandLike = Union[CommandSpec, Mapping[str, Any]]
 
+@final
 class Schema:
     """A validated schema; names resolve to dense ids (telemetry first, then properties).
 
     Every validation failure raises :class:`SchemaError`.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         name: str,
         telemetry: Optional[Iterable[_SignalLike]] = None,
         properties: Optional[Iterable[_SignalLike]] = None,
         commands: Optional[Iterable[_CommandLike]] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @staticmethod
     def from_json(json: str) -> Schema: ...
     @staticmethod
@@ -164,12 +176,13 @@ class Schema:
     def signal_id(self, name: str) -> int: ...
     def signal_name(self, id: int) -> str: ...
     def is_property(self, id: int) -> bool: ...
-    def __contains__(self, name: str) -> bool: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __contains__(self, name: str, /) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __reduce__(self) -> tuple[Callable[[str], Schema], tuple[str]]: ...
 
 # ---------------------------------------------------------------------------- results
 
+@final
 class IngestReport:
     """What became of one ingested batch: ``accepted + rejected == total``."""
 
@@ -191,6 +204,7 @@ class IngestReport:
         """Input columns that were converted or copied rather than borrowed."""
     def __len__(self) -> int: ...
 
+@final
 class Insight:
     """A finding about one signal at one time."""
 
@@ -208,8 +222,9 @@ class Insight:
     @property
     def score(self) -> float:
         """z-score for an anomaly, the crossed limit for an alarm."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class Command:
     """A validated command: within its limits and rate limits when it left the twin."""
 
@@ -223,7 +238,7 @@ class Command:
     def time(self) -> int: ...
     @property
     def seq(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 # ---------------------------------------------------------------------------- twin
 
@@ -234,14 +249,23 @@ _Signal = Union[int, str]
 _IntArrayLike = Union[npt.NDArray[np.integer[Any]], Iterable[int]]
 _FloatArrayLike = Union[npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[Any]], Iterable[float]]
 
+@final
 class Twin:
     """A digital twin of one asset. Times are integer nanoseconds; methods are thread-safe."""
 
-    def __init__(self, schema: Schema, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> None: ...
+    def __new__(cls, schema: Schema, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Self: ...
     @staticmethod
     def from_snapshot(json: str, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Twin: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult:
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult:
         """Run the twin's model forward from its current estimate; the twin is untouched."""
+    # ---- pandas tables (pandas is optional; ImportError without it) ----
+    def insights_frame(self, drain: bool = False) -> Any:
+        """Pending insights as a DataFrame: time, signal, signal_id, kind, value, score."""
+    def audit_frame(self) -> Any:
+        """The command audit log as a DataFrame."""
+    def ingest_frame(self, df: Any, *, time: str = "time", signal: str = "signal", value: str = "value") -> IngestReport:
+        """Ingest a long (time, signal, value) or wide (one column per signal) DataFrame."""
+    # ---- end pandas tables ----
     @property
     def model(self) -> Optional[_Model]: ...
     def estimate(self, name: str) -> Optional[float]: ...
@@ -290,11 +314,12 @@ class Twin:
 
 # ---------------------------------------------------------------------------- streaming detectors
 
+@final
 class EwmaDetector:
     """Exponentially weighted z-score detector of one stream."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         alpha: float = 0.05,
         clip: float = 4.0,
@@ -302,7 +327,7 @@ class EwmaDetector:
         threshold: float = 0.999,
         calibration_window: int = 2048,
         calibration_min_scores: int = 128,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, x: float) -> float: ...
     def score_many(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def detect_many(
@@ -319,18 +344,19 @@ class EwmaDetector:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class RobustZScore:
     """Robust (median / MAD) z-score detector of one stream."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         window: int = 64,
         min_samples: int = 16,
         threshold: float = 0.999,
         calibration_window: int = 2048,
         calibration_min_scores: int = 128,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, x: float) -> float: ...
     def score_many(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def detect_many(
@@ -347,16 +373,17 @@ class RobustZScore:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class Cusum:
     """Two-sided CUSUM detector of lasting mean shifts."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         k: float = 0.5,
         warmup: int = 128,
         threshold: float = 0.99999,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, x: float) -> float: ...
     def score_many(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def detect_many(
@@ -373,16 +400,17 @@ class Cusum:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class PageHinkley:
     """Two-sided Page-Hinkley detector of lasting mean shifts."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         delta: float = 0.5,
         warmup: int = 128,
         threshold: float = 0.99999,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, x: float) -> float: ...
     def score_many(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def detect_many(
@@ -399,11 +427,12 @@ class PageHinkley:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class HalfSpaceTrees:
     """Streaming Half-Space Trees on one stream."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         trees: int = 10,
         height: int = 8,
@@ -414,7 +443,7 @@ class HalfSpaceTrees:
         threshold: float = 0.995,
         calibration_window: int = 4096,
         calibration_min_scores: int = 128,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, x: float) -> float: ...
     def score_many(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def detect_many(
@@ -431,16 +460,17 @@ class HalfSpaceTrees:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class DetectorEnsemble:
     """Several univariate detectors on one stream, their likelihoods fused into one."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         members: Sequence[Union[str, EwmaDetector, RobustZScore, Cusum, PageHinkley, HalfSpaceTrees]] = ("ewma", "robust_z", "hst"),
         fusion: str = "max",
         threshold: float = 0.999,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, x: float) -> float: ...
     def score_many(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def detect_many(
@@ -462,10 +492,11 @@ class DetectorEnsemble:
 
 # ---------------------------------------------------------------------------- multivariate detectors
 
+@final
 class PcaDetector:
     """Principal-component detector (Hotelling's T² and SPE) fit on healthy data."""
 
-    def __init__(self, *, n_components: Union[int, float] = 0.9, threshold: float = 0.999) -> None: ...
+    def __new__(cls, *, n_components: Union[int, float] = 0.9, threshold: float = 0.999) -> Self: ...
     def fit(self, x: npt.ArrayLike, y: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
     def decision_function(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
@@ -484,11 +515,13 @@ class PcaDetector:
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> Self: ...
+    def __sklearn_tags__(self) -> Any: ...
 
+@final
 class MahalanobisDetector:
     """Mahalanobis-distance detector with a shrunk covariance, fit on healthy data."""
 
-    def __init__(self, *, shrinkage: Union[str, float] = "ledoit_wolf", threshold: float = 0.999) -> None: ...
+    def __new__(cls, *, shrinkage: Union[str, float] = "ledoit_wolf", threshold: float = 0.999) -> Self: ...
     def fit(self, x: npt.ArrayLike, y: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
     def decision_function(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
@@ -504,16 +537,18 @@ class MahalanobisDetector:
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> Self: ...
+    def __sklearn_tags__(self) -> Any: ...
 
 # ---------------------------------------------------------------------------- condition features
 
 def condition_features(x: npt.ArrayLike) -> dict[str, float]:
     """Condition features (count, mean, rms, std, peak, crest_factor, skewness, kurtosis) of a block."""
 
+@final
 class RollingFeatures:
     """Condition features over a sliding window, updated in O(1) per value."""
 
-    def __init__(self, *, window: int = 64, step: int = 1) -> None: ...
+    def __new__(cls, *, window: int = 64, step: int = 1) -> Self: ...
     @property
     def columns(self) -> list[str]: ...
     def update(self, x: float) -> None: ...
@@ -527,10 +562,11 @@ class RollingFeatures:
     def from_json(cls, json: str) -> Self: ...
     def __len__(self) -> int: ...
 
+@final
 class BandEnergies:
     """Energies of vibration frames in frequency bands (Hann window, FFT, Parseval scaling)."""
 
-    def __init__(self, sample_rate: float, frame: int, edges: npt.ArrayLike, remove_mean: bool = False) -> None: ...
+    def __new__(cls, sample_rate: float, frame: int, edges: npt.ArrayLike, remove_mean: bool = False) -> Self: ...
     @property
     def bands(self) -> int: ...
     def compute(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
@@ -542,17 +578,18 @@ class BandEnergies:
 
 # ---------------------------------------------------------------------------- health index
 
+@final
 class HealthIndex:
     """A health index fused from condition features: 1 like new, 0 failed."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         method: str = "regression",
         ridge: float = 1.0,
         healthy_fraction: float = 0.1,
         failed_fraction: float = 0.05,
-    ) -> None: ...
+    ) -> Self: ...
     def fit(self, x: npt.ArrayLike, y: Optional[npt.ArrayLike] = None, *, groups: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def predict_unclamped(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
@@ -564,13 +601,15 @@ class HealthIndex:
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> Self: ...
+    def __sklearn_tags__(self) -> Any: ...
 
 # ---------------------------------------------------------------------------- reliability
 
+@final
 class Weibull:
     """A two-parameter Weibull life distribution, fit with right-censored data."""
 
-    def __init__(self, shape: float, scale: float) -> None: ...
+    def __new__(cls, shape: float, scale: float) -> Self: ...
     @classmethod
     def fit(
         cls,
@@ -603,11 +642,12 @@ class Weibull:
 
 # ---------------------------------------------------------------------------- remaining useful life
 
+@final
 class RegressionRul:
     """RUL by gradient-boosted trees or ridge on window features, with a conformal interval."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         learner: str = "boosting",
         cap: float = 125.0,
@@ -635,7 +675,7 @@ class RegressionRul:
         per_unit: bool = True,
         seed: int = 0,
         threads: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
     def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
@@ -650,12 +690,14 @@ class RegressionRul:
     def from_json(cls, json: str) -> Self: ...
     @property
     def dropped_signals_(self) -> list[int]: ...
+    def __sklearn_tags__(self) -> Any: ...
 
+@final
 class SimilarityRul:
     """Similarity-based RUL against a fleet's run-to-failure library, with a conformal interval."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         cap: float = 125.0,
         smoothing: float = 0.1,
@@ -672,7 +714,7 @@ class SimilarityRul:
         per_unit: bool = True,
         seed: int = 0,
         threads: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
     def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
@@ -685,12 +727,14 @@ class SimilarityRul:
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> Self: ...
+    def __sklearn_tags__(self) -> Any: ...
 
+@final
 class ExponentialRul:
     """RUL from an exponential degradation model with a Bayesian update, with a conformal interval."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         cap: float = 125.0,
         smoothing: float = 0.1,
@@ -708,7 +752,7 @@ class ExponentialRul:
         per_unit: bool = True,
         seed: int = 0,
         threads: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
     def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
@@ -721,12 +765,14 @@ class ExponentialRul:
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> Self: ...
+    def __sklearn_tags__(self) -> Any: ...
 
+@final
 class RulEnsemble:
     """Stacked RUL models with weights chosen on out-of-fold predictions and one conformal interval."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         members: Sequence[Union[str,
         RegressionRul,
@@ -746,7 +792,7 @@ class RulEnsemble:
         per_unit: bool = True,
         seed: int = 0,
         threads: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
     def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
@@ -761,14 +807,16 @@ class RulEnsemble:
     def from_json(cls, json: str) -> Self: ...
     @property
     def weights_(self) -> list[float]: ...
+    def __sklearn_tags__(self) -> Any: ...
 
 # ---------------------------------------------------------------------------- state estimation and prognosis
 
+@final
 class LinearModel:
     """A linear Gaussian state-space model, discrete (transition) or continuous (dynamics)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         observation: npt.ArrayLike,
         process_noise: npt.ArrayLike,
@@ -780,23 +828,24 @@ class LinearModel:
         feedthrough: Optional[npt.ArrayLike] = None,
         event_weights: Optional[npt.ArrayLike] = None,
         event_level: float = 0.0,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def dims(self) -> tuple[int, int, int]: ...
     def to_json(self) -> str: ...
     @classmethod
     def from_json(cls, json: str) -> LinearModel: ...
 
+@final
 class BatteryCircuit:
     """NASA's equivalent-circuit battery model (ProgPy's BatteryCircuit)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         params: Optional[dict[str, float]] = None,
         process_noise: Optional[Sequence[float]] = None,
         measurement_noise: Optional[Sequence[float]] = None,
-    ) -> None: ...
+    ) -> Self: ...
     def initial_state(self) -> npt.NDArray[np.float64]: ...
     def state_of_charge(self, x: Sequence[float]) -> float: ...
     def event_state(self, x: Sequence[float]) -> float: ...
@@ -806,11 +855,12 @@ class BatteryCircuit:
     @classmethod
     def from_json(cls, json: str) -> BatteryCircuit: ...
 
+@final
 class StateModel:
     """A user-defined state-space model of Python callables (slower than the built-in models)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         f: Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64], float], npt.ArrayLike],
         h: Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], npt.ArrayLike],
         *,
@@ -820,14 +870,15 @@ class StateModel:
         measurement_noise: npt.ArrayLike,
         inputs: int = 0,
         event: Optional[Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], float]] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def dims(self) -> tuple[int, int, int]: ...
 
+@final
 class KalmanFilter:
     """The (extended) Kalman filter for a LinearModel or BatteryCircuit."""
 
-    def __init__(self, model: Union[LinearModel, BatteryCircuit], x0: npt.ArrayLike, p0: npt.ArrayLike) -> None: ...
+    def __new__(cls, model: Union[LinearModel, BatteryCircuit], x0: npt.ArrayLike, p0: npt.ArrayLike) -> Self: ...
     def predict(self, u: npt.ArrayLike, dt: float) -> None: ...
     def update(self, z: npt.ArrayLike) -> None: ...
     def estimate(self, u: npt.ArrayLike, dt: float, z: npt.ArrayLike) -> None: ...
@@ -851,10 +902,11 @@ class KalmanFilter:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class UnscentedKalmanFilter:
     """The unscented Kalman filter."""
 
-    def __init__(self, model: Union[LinearModel, BatteryCircuit, StateModel], x0: npt.ArrayLike, p0: npt.ArrayLike, *, alpha: float = 1.0, beta: float = 2.0, kappa: float = 0.0) -> None: ...
+    def __new__(cls, model: Union[LinearModel, BatteryCircuit, StateModel], x0: npt.ArrayLike, p0: npt.ArrayLike, *, alpha: float = 1.0, beta: float = 2.0, kappa: float = 0.0) -> Self: ...
     def predict(self, u: npt.ArrayLike, dt: float) -> None: ...
     def update(self, z: npt.ArrayLike) -> None: ...
     def estimate(self, u: npt.ArrayLike, dt: float, z: npt.ArrayLike) -> None: ...
@@ -878,10 +930,11 @@ class UnscentedKalmanFilter:
     @classmethod
     def from_json(cls, json: str) -> Self: ...
 
+@final
 class ParticleFilter:
     """The particle filter with systematic resampling."""
 
-    def __init__(self, model: Union[LinearModel, BatteryCircuit, StateModel], x0: npt.ArrayLike, p0: npt.ArrayLike, *, particles: int = 1000, resample_threshold: float = 0.5, seed: int = 0) -> None: ...
+    def __new__(cls, model: Union[LinearModel, BatteryCircuit, StateModel], x0: npt.ArrayLike, p0: npt.ArrayLike, *, particles: int = 1000, resample_threshold: float = 0.5, seed: int = 0) -> Self: ...
     def predict(self, u: npt.ArrayLike, dt: float) -> None: ...
     def update(self, z: npt.ArrayLike) -> None: ...
     def estimate(self, u: npt.ArrayLike, dt: float, z: npt.ArrayLike) -> None: ...
@@ -909,6 +962,7 @@ class ParticleFilter:
 
 # ---------------------------------------------------------------------------- sim (issue 5)
 
+@final
 class SimReport:
     """What one simulation run produced: a summary dict and tables as dicts of numpy arrays."""
 
@@ -928,10 +982,12 @@ class SimReport:
 def sim_validate(scenario: Union[str, Mapping[str, Any]]) -> None:
     """Validate a scenario; raises InvalidInputError naming the offending field."""
 
-def sim_run(scenario: Union[str, Mapping[str, Any]]) -> SimReport:
+def sim_run(scenario: Union[str, Mapping[str, Any]], *, progress: _ProgressArg = None) -> SimReport:
     """Validate and run a scenario with the GIL released."""
 
-def sim_replicate(scenario: Union[str, Mapping[str, Any]], n: int, threads: int = 0) -> list[SimReport]:
+def sim_replicate(
+    scenario: Union[str, Mapping[str, Any]], n: int, threads: int = 0, *, progress: _ProgressArg = None
+) -> list[SimReport]:
     """``n`` independent replications, ``threads`` at a time (0: all cores)."""
 
 def sim_sweep(
@@ -940,6 +996,8 @@ def sim_sweep(
     values: Sequence[float],
     replications: int = 1,
     threads: int = 0,
+    *,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]:
     """Sweep a numeric field by dotted path: ``path``, ``table`` (numpy columns) and ``reports``."""
 
@@ -948,6 +1006,8 @@ def sim_paired(
     variant: Union[str, Mapping[str, Any]],
     n: int,
     threads: int = 0,
+    *,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]:
     """Paired runs on common random numbers: ``baseline``, ``variant`` and ``differences``."""
 
@@ -966,11 +1026,12 @@ def traffic_corridor(**config: Any) -> dict[str, Any]:
 _ScenarioArg = Union["WhatIfScenario", dict[str, Any], str]
 _Model = Union["ConveyorModel", "ThermalModel", "BatteryModel", "PumpModel", "WindTurbineModel"]
 
+@final
 class WhatIfScenario:
     """A what-if scenario: horizon, step, input profiles, faults and Monte Carlo settings."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         horizon_s: float,
         step_s: float,
         *,
@@ -981,7 +1042,7 @@ class WhatIfScenario:
         parameter_uncertainty: float = 1.0,
         process_noise: float = 1.0,
         quantiles: Optional[list[float]] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @staticmethod
     def from_json(json: Union[str, dict[str, Any]]) -> WhatIfScenario: ...
     def to_json(self) -> str: ...
@@ -995,6 +1056,7 @@ class WhatIfScenario:
     @property
     def paths(self) -> int: ...
 
+@final
 class WhatIfResult:
     """Trajectories (steps x variables) per quantile, and the time-to-failure distribution."""
 
@@ -1012,6 +1074,8 @@ class WhatIfResult:
     @property
     def percentiles(self) -> npt.NDArray[np.float64]: ...
     def trajectory(self, name: str) -> dict[Any, npt.NDArray[np.float64]]: ...
+    def to_pandas(self) -> Any:
+        """Long DataFrame: time_s, variable, mean and one column per level (pandas optional)."""
     @property
     def failure_times(self) -> npt.NDArray[np.float64]: ...
     @property
@@ -1023,10 +1087,11 @@ class WhatIfResult:
     @staticmethod
     def from_json(json: Union[str, dict[str, Any]]) -> WhatIfResult: ...
 
+@final
 class ConveyorModel:
     """The conveyor drive's digital model."""
 
-    def __init__(self, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     @property
     def config(self) -> dict[str, Any]: ...
     @staticmethod
@@ -1039,12 +1104,13 @@ class ConveyorModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
+@final
 class ThermalModel:
     """A first-order thermal mass as a digital model."""
 
-    def __init__(self, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     @property
     def config(self) -> dict[str, Any]: ...
     @staticmethod
@@ -1057,12 +1123,13 @@ class ThermalModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
+@final
 class BatteryModel:
     """A battery cell (equivalent circuit) as a digital model."""
 
-    def __init__(self, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     @property
     def config(self) -> dict[str, Any]: ...
     @staticmethod
@@ -1075,12 +1142,13 @@ class BatteryModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
+@final
 class PumpModel:
     """A centrifugal pump as a digital model."""
 
-    def __init__(self, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     @property
     def config(self) -> dict[str, Any]: ...
     @staticmethod
@@ -1093,12 +1161,13 @@ class PumpModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
+@final
 class WindTurbineModel:
     """A wind turbine (power curve, blade fatigue) as a digital model."""
 
-    def __init__(self, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     @property
     def config(self) -> dict[str, Any]: ...
     @staticmethod
@@ -1111,12 +1180,13 @@ class WindTurbineModel:
     def input_names(self) -> list[str]: ...
     @property
     def parameter_names(self) -> list[str]: ...
-    def what_if(self, scenario: _ScenarioArg) -> WhatIfResult: ...
+    def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult: ...
 
+@final
 class ConveyorDrive:
     """A simulated conveyor drive."""
 
-    def __init__(self, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     def advance(self, dt_s: float) -> None: ...
     def sense(self) -> dict[str, float]: ...
     def actuate(self, command: str, value: float) -> None: ...
@@ -1127,10 +1197,11 @@ class ConveyorDrive:
     @property
     def schema(self) -> Schema: ...
 
+@final
 class ThermalMass:
     """A simulated thermal mass with a heater."""
 
-    def __init__(self, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     def advance(self, dt_s: float) -> None: ...
     def sense(self) -> dict[str, float]: ...
     def actuate(self, command: str, value: float) -> None: ...
@@ -1141,10 +1212,11 @@ class ThermalMass:
     @property
     def schema(self) -> Schema: ...
 
+@final
 class BatteryCell:
     """A simulated battery cell."""
 
-    def __init__(self, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     def advance(self, dt_s: float) -> None: ...
     def sense(self) -> dict[str, float]: ...
     def actuate(self, command: str, value: float) -> None: ...
@@ -1155,10 +1227,11 @@ class BatteryCell:
     @property
     def schema(self) -> Schema: ...
 
+@final
 class PumpDrive:
     """A simulated centrifugal pump."""
 
-    def __init__(self, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     def advance(self, dt_s: float) -> None: ...
     def sense(self) -> dict[str, float]: ...
     def actuate(self, command: str, value: float) -> None: ...
@@ -1169,10 +1242,11 @@ class PumpDrive:
     @property
     def schema(self) -> Schema: ...
 
+@final
 class WindTurbine:
     """A simulated wind turbine."""
 
-    def __init__(self, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, seed: int = 0, config: Optional[dict[str, Any]] = None, **kwargs: Any) -> Self: ...
     def advance(self, dt_s: float) -> None: ...
     def sense(self) -> dict[str, float]: ...
     def actuate(self, command: str, value: float) -> None: ...
@@ -1191,6 +1265,7 @@ def maintenance_evaluate(
     units: int = 100,
     horizon_s: float = 31536000.0,
     seed: int = 0,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]: ...
 def maintenance_costs() -> dict[str, float]: ...
 def age_replacement_cost_rate(shape: float, scale: float, interval_s: float, costs: Optional[dict[str, float]] = None) -> float: ...
@@ -1215,6 +1290,7 @@ def optimise_policy(
     seed: int = 0,
     inspection_interval_s: float = 86400.0,
     min_availability: Optional[float] = None,
+    progress: _ProgressArg = None,
 ) -> dict[str, Any]: ...
 def survive_window(
     model: Union[_Model, Twin],

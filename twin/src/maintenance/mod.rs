@@ -20,8 +20,8 @@ mod optimise;
 pub mod setpoint;
 
 pub use optimise::{
-    age_replacement_cost_rate, optimise_age_replacement, optimise_policy, Constraint, Optimum,
-    PolicyFamily,
+    age_replacement_cost_rate, optimise_age_replacement, optimise_policy, optimise_policy_with,
+    Constraint, Optimum, PolicyFamily, OPTIMISE_POLICY_EVALUATIONS,
 };
 pub use setpoint::{survive_window, SetpointAdvice, SurvivalQuery};
 
@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::ConveyorConfig;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Costs of maintenance actions, in any one currency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -453,6 +454,32 @@ pub fn evaluate(
     costs: &Costs,
     fleet: &Fleet,
 ) -> Result<PolicyReport> {
+    evaluate_with(policy, degradation, costs, fleet, &Progress::new())
+}
+
+/// [`evaluate`] with a progress and cancellation hook: progress counts simulated units
+/// (total: the fleet's units); cancellation is checked before each unit and a cancelled
+/// run returns [`Error::Cancelled`].
+pub fn evaluate_with(
+    policy: &Policy,
+    degradation: &Degradation,
+    costs: &Costs,
+    fleet: &Fleet,
+    progress: &Progress,
+) -> Result<PolicyReport> {
+    progress.start(fleet.units as u64);
+    evaluate_inner(policy, degradation, costs, fleet, progress, true)
+}
+
+/// [`evaluate`], checking `progress` for cancellation; with `count` it counts units.
+pub(crate) fn evaluate_inner(
+    policy: &Policy,
+    degradation: &Degradation,
+    costs: &Costs,
+    fleet: &Fleet,
+    progress: &Progress,
+    count: bool,
+) -> Result<PolicyReport> {
     costs.validate()?;
     policy.validate()?;
     degradation.validate(policy)?;
@@ -469,6 +496,7 @@ pub fn evaluate(
     };
     let h = fleet.horizon_s;
     for u in 0..fleet.units {
+        progress.check()?;
         let mut rng = ChaCha8Rng::seed_from_u64(fleet.seed);
         rng.set_stream(u as u64);
         let mut t = 0.0;
@@ -515,6 +543,9 @@ pub fn evaluate(
             report.downtime_h += down_h;
             report.cost += cost + costs.downtime_per_hour * down_h;
             t += down;
+        }
+        if count {
+            progress.advance(1);
         }
     }
     Ok(report)

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{evaluate, Costs, Degradation, Fleet, Policy, PolicyReport};
+use super::{evaluate_inner, Costs, Degradation, Fleet, Policy, PolicyReport};
 use crate::analytics::reliability::Weibull;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Composite Simpson points for `∫ R(t) dt`.
 const SIMPSON_N: usize = 2000;
@@ -253,6 +254,42 @@ pub fn optimise_policy(
     hi: f64,
     constraint: Constraint,
 ) -> Result<Optimum> {
+    optimise_policy_with(
+        family,
+        degradation,
+        costs,
+        fleet,
+        lo,
+        hi,
+        constraint,
+        &Progress::new(),
+    )
+}
+
+/// Fleet evaluations [`optimise_policy`] makes: the grid, the two first golden-section
+/// points, one per golden-section step and the final report.
+pub const OPTIMISE_POLICY_EVALUATIONS: u64 = 16 + 2 + 12 + 1;
+
+/// [`optimise_policy`] with a progress and cancellation hook: progress counts fleet
+/// evaluations (total [`OPTIMISE_POLICY_EVALUATIONS`]); cancellation is checked before
+/// every simulated unit and a cancelled run returns [`Error::Cancelled`].
+#[allow(clippy::too_many_arguments)]
+pub fn optimise_policy_with(
+    family: PolicyFamily,
+    degradation: &Degradation,
+    costs: &Costs,
+    fleet: &Fleet,
+    lo: f64,
+    hi: f64,
+    constraint: Constraint,
+    progress: &Progress,
+) -> Result<Optimum> {
+    progress.start(OPTIMISE_POLICY_EVALUATIONS);
+    let evaluate = |policy: &Policy| -> Result<PolicyReport> {
+        let r = evaluate_inner(policy, degradation, costs, fleet, progress, false)?;
+        progress.advance(1);
+        Ok(r)
+    };
     check_bounds(lo, hi)?;
     let lo = if matches!(family, PolicyFamily::Periodic) {
         lo.max(hi * 1e-6)
@@ -261,7 +298,7 @@ pub fn optimise_policy(
     };
     let min_avail = constraint.min_availability.unwrap_or(0.0);
     let found = minimise(lo, hi, 16, 12, |x| {
-        let r = evaluate(&family.policy(x), degradation, costs, fleet)?;
+        let r = evaluate(&family.policy(x))?;
         Ok((r.availability() >= min_avail).then(|| r.cost_rate()))
     })?;
     let Some((x, c)) = found else {
@@ -270,7 +307,7 @@ pub fn optimise_policy(
         )));
     };
     let policy = family.policy(x);
-    let report = evaluate(&policy, degradation, costs, fleet)?;
+    let report = evaluate(&policy)?;
     Ok(Optimum {
         parameter: x,
         policy,

@@ -12,6 +12,10 @@ use super::rng::{self, StreamId};
 use super::scenario::{Placement, Radio, Scenario};
 use super::signal::SignalModel;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Events between two cancellation checks of the event loop (a check is one relaxed load).
+const CHECK_EVERY: u64 = 4096;
 
 const NS: f64 = 1e9;
 /// Multiplying by this is faster than dividing by `NS`.
@@ -492,9 +496,19 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Run the event loop to the horizon.
-    pub(crate) fn run(&mut self) {
+    /// Run the event loop to the horizon, checking `progress` for cancellation every
+    /// [`CHECK_EVERY`] events; with `report_time` the progress counts per mille of the
+    /// horizon simulated.
+    pub(crate) fn run(&mut self, progress: &Progress, report_time: bool) -> Result<()> {
+        progress.check()?;
+        let horizon = self.horizon_ns.max(1) as f64;
         while let Some(e) = self.queue.pop() {
+            if self.totals.events % CHECK_EVERY == 0 {
+                progress.check()?;
+                if report_time {
+                    progress.set_done(((e.time as f64 / horizon) * 1000.0).min(999.0) as u64);
+                }
+            }
             if e.time > self.horizon_ns {
                 // Reports still under way at the horizon: count them from what is left.
                 let mut pending = e;
@@ -536,6 +550,10 @@ impl<'a> Engine<'a> {
                 g.down_s += (h - g.down_since.min(h)) as f64 * INV_NS;
             }
         }
+        if report_time {
+            progress.set_done(1000);
+        }
+        Ok(())
     }
 
     fn on_report(&mut self, e: Event) {

@@ -56,12 +56,40 @@ pub use self::report::{Report, Summary};
 pub use self::scenario::{DeviceGroup, Placement, Radio, Scenario};
 
 use crate::error::Result;
+use crate::progress::Progress;
 
 /// Validate and simulate a scenario.
 pub fn run(scenario: &Scenario) -> Result<Report> {
+    run_with(scenario, &Progress::new())
+}
+
+/// [`run`] with a progress and cancellation hook: progress counts per mille of the
+/// horizon simulated (total 1000); the event loop checks for cancellation every few
+/// thousand events and a cancelled run returns [`crate::Error::Cancelled`].
+///
+/// ```
+/// use twin::{progress::Progress, sim::{run_with, Scenario}};
+/// let p = Progress::new();
+/// let r = run_with(&Scenario::single(100, 60.0, 3_600.0), &p)?;
+/// assert_eq!(r.summary.reports, 6_000);
+/// assert_eq!((p.done(), p.total()), (1000, 1000));
+/// # Ok::<(), twin::Error>(())
+/// ```
+pub fn run_with(scenario: &Scenario, progress: &Progress) -> Result<Report> {
+    progress.start(1000);
+    simulate(scenario, progress, true)
+}
+
+/// Simulate a scenario, checking `progress` for cancellation; with `report_time` it
+/// also counts per mille of the horizon (otherwise the caller counts whole runs).
+pub(crate) fn simulate(
+    scenario: &Scenario,
+    progress: &Progress,
+    report_time: bool,
+) -> Result<Report> {
     let mut e = engine::Engine::new(scenario)?;
     e.init();
-    e.run();
+    e.run(progress, report_time)?;
     e.report()
 }
 

@@ -14,10 +14,23 @@ use super::report::{Report, Summary};
 use super::rng::derive_seed;
 use super::scenario::Scenario;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Run every scenario (all validated first), `threads` at a time (0: the machine's
 /// parallelism); results in input order.
 pub fn run_many(scenarios: &[Scenario], threads: usize) -> Result<Vec<Report>> {
+    run_many_with(scenarios, threads, &Progress::new())
+}
+
+/// [`run_many`] with a progress and cancellation hook: progress counts finished runs
+/// (total: the number of scenarios); once cancelled, no new run starts, the runs under
+/// way stop at their next check and the result is [`Error::Cancelled`].
+pub fn run_many_with(
+    scenarios: &[Scenario],
+    threads: usize,
+    progress: &Progress,
+) -> Result<Vec<Report>> {
+    progress.start(scenarios.len() as u64);
     for (i, s) in scenarios.iter().enumerate() {
         s.validate()
             .map_err(|e| Error::InvalidInput(format!("scenario {i}: {e}")))?;
@@ -35,16 +48,20 @@ pub fn run_many(scenarios: &[Scenario], threads: usize) -> Result<Vec<Report>> {
         for _ in 0..threads {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= scenarios.len() {
+                if i >= scenarios.len() || progress.is_cancelled() {
                     break;
                 }
-                let r = super::run(&scenarios[i]);
+                let r = super::simulate(&scenarios[i], progress, false);
+                if r.is_ok() {
+                    progress.advance(1);
+                }
                 if let Ok(mut slot) = slots[i].lock() {
                     *slot = Some(r);
                 }
             });
         }
     });
+    progress.check()?;
     slots
         .into_iter()
         .enumerate()
@@ -70,7 +87,17 @@ pub fn run_many(scenarios: &[Scenario], threads: usize) -> Result<Vec<Report>> {
 /// # Ok::<(), twin::Error>(())
 /// ```
 pub fn replicate(scenario: &Scenario, n: usize, threads: usize) -> Result<Vec<Report>> {
-    run_many(&replications(scenario, n), threads)
+    replicate_with(scenario, n, threads, &Progress::new())
+}
+
+/// [`replicate`] with a progress and cancellation hook (see [`run_many_with`]).
+pub fn replicate_with(
+    scenario: &Scenario,
+    n: usize,
+    threads: usize,
+    progress: &Progress,
+) -> Result<Vec<Report>> {
+    run_many_with(&replications(scenario, n), threads, progress)
 }
 
 fn replications(scenario: &Scenario, n: usize) -> Vec<Scenario> {
@@ -140,6 +167,26 @@ pub fn sweep(
     replications_per_value: usize,
     threads: usize,
 ) -> Result<SweepResult> {
+    sweep_with(
+        scenario,
+        path,
+        values,
+        replications_per_value,
+        threads,
+        &Progress::new(),
+    )
+}
+
+/// [`sweep()`] with a progress and cancellation hook: progress counts finished runs
+/// (total: values × replications), see [`run_many_with`].
+pub fn sweep_with(
+    scenario: &Scenario,
+    path: &str,
+    values: &[f64],
+    replications_per_value: usize,
+    threads: usize,
+    progress: &Progress,
+) -> Result<SweepResult> {
     let mut all = Vec::new();
     let mut vcol = Vec::new();
     let mut rcol = Vec::new();
@@ -154,7 +201,7 @@ pub fn sweep(
             rcol.push(i as u64);
         }
     }
-    let reports = run_many(&all, threads)?;
+    let reports = run_many_with(&all, threads, progress)?;
     let mut table = Table::default();
     table.push("value", Column::F64(vcol))?;
     table.push("replication", Column::U64(rcol))?;
@@ -192,11 +239,23 @@ impl Paired {
 /// Run `baseline` and `variant` for `n` replications each on common random numbers
 /// (replication `i` of both uses the same derived seed).
 pub fn paired(baseline: &Scenario, variant: &Scenario, n: usize, threads: usize) -> Result<Paired> {
+    paired_with(baseline, variant, n, threads, &Progress::new())
+}
+
+/// [`paired`] with a progress and cancellation hook: progress counts finished runs
+/// (total `2 n`), see [`run_many_with`].
+pub fn paired_with(
+    baseline: &Scenario,
+    variant: &Scenario,
+    n: usize,
+    threads: usize,
+    progress: &Progress,
+) -> Result<Paired> {
     let mut all = replications(baseline, n);
     let mut v = variant.clone();
     v.seed = baseline.seed;
     all.extend(replications(&v, n));
-    let mut reports = run_many(&all, threads)?;
+    let mut reports = run_many_with(&all, threads, progress)?;
     let variant = reports.split_off(n);
     Ok(Paired {
         baseline: reports,

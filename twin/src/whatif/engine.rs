@@ -9,6 +9,7 @@ use super::result::{FailureSummary, Trajectory, WhatIfResult};
 use super::scenario::{FaultEffect, Scenario};
 use super::ForwardModel;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// A fault resolved to indices.
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +91,36 @@ fn plan(levels: &[f64], n: usize) -> (Vec<(usize, f64)>, Vec<usize>) {
 /// # Ok::<(), twin::Error>(())
 /// ```
 pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult> {
+    run_with(model, scenario, &Progress::new())
+}
+
+/// [`run`] with a progress and cancellation hook: progress counts time steps (total: the
+/// scenario's steps), cancellation is checked before every step and a cancelled run
+/// returns [`Error::Cancelled`].
+///
+/// ```
+/// use twin::model::{ConveyorModel, DigitalModel};
+/// use twin::{progress::Progress, whatif::{run_with, Scenario}};
+/// let schema = twin::entity::ConveyorDrive::standard_schema();
+/// let model = ConveyorModel::new(&schema, Default::default())?;
+/// let fm = model.forward().expect("the conveyor runs forward");
+/// let p = Progress::new();
+/// let r = run_with(fm.as_ref(), &Scenario::new(10.0, 1.0), &p)?;
+/// assert_eq!((p.done(), p.total()), (10, 10));
+/// assert_eq!(r.times_s.len(), 11);
+/// p.cancel();
+/// let e = run_with(fm.as_ref(), &Scenario::new(10.0, 1.0), &p).unwrap_err();
+/// assert_eq!(e.kind(), twin::ErrorKind::Cancelled);
+/// # Ok::<(), twin::Error>(())
+/// ```
+pub fn run_with(
+    model: &dyn ForwardModel,
+    scenario: &Scenario,
+    progress: &Progress,
+) -> Result<WhatIfResult> {
     let n_steps = scenario.validate()?;
+    progress.start(n_steps as u64);
+    progress.check()?;
     let mc = &scenario.monte_carlo;
     let (states, inputs, params) = (
         model.state_names(),
@@ -238,6 +268,7 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
     let mut next_fault = 0;
     let process = mc.process_noise;
     for k in 0..n_steps {
+        progress.check()?;
         let u = &u_all[k * width..(k + 1) * width];
         while next_fault < faults.len() && faults[next_fault].0 == k {
             let f = faults[next_fault].1;
@@ -273,6 +304,7 @@ pub fn run(model: &dyn ForwardModel, scenario: &Scenario) -> Result<WhatIfResult
             }
         }
         record(&x, k + 1, &mut trajectories)?;
+        progress.advance(1);
     }
 
     let mut times = Vec::with_capacity(ttf.iter().filter(|t| t.is_finite()).count());

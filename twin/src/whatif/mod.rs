@@ -34,7 +34,7 @@ mod engine;
 mod result;
 mod scenario;
 
-pub use engine::run;
+pub use engine::{run, run_with};
 pub use result::{quantile_of_sorted, FailureSummary, Trajectory, WhatIfResult};
 pub use scenario::{Fault, FaultEffect, MonteCarlo, Profile, Scenario, MAX_STEPS};
 
