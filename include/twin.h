@@ -107,6 +107,11 @@ enum TwinResult
      */
     TWIN_RESULT_UNKNOWN_TWIN = 15,
     /**
+     * A configured resource limit (history length, schema size, batch size, number of
+     * twins) would be exceeded.
+     */
+    TWIN_RESULT_LIMIT_EXCEEDED = 16,
+    /**
      * A pointer parameter that must not be NULL was NULL.
      */
     TWIN_RESULT_NULL_PARAMETER = 1000,
@@ -1208,7 +1213,7 @@ typedef struct TwinMaintenanceOptimum {
 /**
  * Every code, in order.
  */
-#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
+#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_LimitExceeded, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,6 +23,7 @@ KINDS = [
     ("IoError", "io", False, True),
     ("SerializationError", "serialization", True, False),
     ("UnknownTwinError", "unknown_twin", True, False),
+    ("LimitExceededError", "limit_exceeded", True, False),
 ]
 
 
@@ -40,7 +41,7 @@ def test_hierarchy(name, kind, value_error, os_error):
 
 
 def test_every_kind_has_its_own_class():
-    assert len({k for _, k, _, _ in KINDS}) == len(KINDS) == 15
+    assert len({k for _, k, _, _ in KINDS}) == len(KINDS) == 16
     assert twin.TwinError.kind is None
     assert not issubclass(twin.TwinError, ValueError)
 

@@ -49,6 +49,9 @@ pub enum TwinResult {
     Serialization = 14,
     /// A twin id is not in the fleet.
     UnknownTwin = 15,
+    /// A configured resource limit (history length, schema size, batch size, number of
+    /// twins) would be exceeded.
+    LimitExceeded = 16,
     /// A pointer parameter that must not be NULL was NULL.
     NullParameter = 1000,
     /// A string parameter is not valid UTF-8.
@@ -66,7 +69,7 @@ pub enum TwinResult {
 
 impl TwinResult {
     /// Every code, in order.
-    pub const ALL: [TwinResult; 22] = [
+    pub const ALL: [TwinResult; 23] = [
         TwinResult::Ok,
         TwinResult::InvalidInput,
         TwinResult::NonFinite,
@@ -83,6 +86,7 @@ impl TwinResult {
         TwinResult::Io,
         TwinResult::Serialization,
         TwinResult::UnknownTwin,
+        TwinResult::LimitExceeded,
         TwinResult::NullParameter,
         TwinResult::InvalidUtf8,
         TwinResult::BufferTooSmall,
@@ -109,6 +113,7 @@ impl TwinResult {
             ErrorKind::Io => TwinResult::Io,
             ErrorKind::Serialization => TwinResult::Serialization,
             ErrorKind::UnknownTwin => TwinResult::UnknownTwin,
+            ErrorKind::LimitExceeded => TwinResult::LimitExceeded,
             _ => TwinResult::Other,
         }
     }
@@ -139,6 +144,7 @@ impl TwinResult {
             TwinResult::Io => c"i/o error",
             TwinResult::Serialization => c"saved data could not be encoded or decoded",
             TwinResult::UnknownTwin => c"unknown twin (not in the fleet)",
+            TwinResult::LimitExceeded => c"a configured resource limit would be exceeded",
             TwinResult::NullParameter => c"a required pointer parameter is NULL",
             TwinResult::InvalidUtf8 => c"string is not valid UTF-8",
             TwinResult::BufferTooSmall => c"output buffer is too small",

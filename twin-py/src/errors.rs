@@ -24,7 +24,7 @@ enum Extra {
 }
 
 /// Every kind with its Python class name, extra base and docstring.
-const TABLE: [(ErrorKind, &str, Extra, &str); 15] = [
+const TABLE: [(ErrorKind, &str, Extra, &str); 16] = [
     (
         ErrorKind::InvalidInput,
         "InvalidInputError",
@@ -114,6 +114,12 @@ const TABLE: [(ErrorKind, &str, Extra, &str); 15] = [
         "UnknownTwinError",
         Extra::Value,
         "A twin id is not in the fleet.",
+    ),
+    (
+        ErrorKind::LimitExceeded,
+        "LimitExceededError",
+        Extra::Value,
+        "A configured resource limit (history length, schema size, batch size, number of twins) would be exceeded.",
     ),
 ];
 

@@ -51,6 +51,9 @@ pub enum ErrorKind {
     Serialization,
     /// A twin id is not in the fleet.
     UnknownTwin,
+    /// A configured resource limit (history length, schema size, batch size, number of
+    /// twins, ...) would be exceeded.
+    LimitExceeded,
 }
 
 impl ErrorKind {
@@ -76,11 +79,12 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Serialization => "serialization",
             ErrorKind::UnknownTwin => "unknown_twin",
+            ErrorKind::LimitExceeded => "limit_exceeded",
         }
     }
 
     /// Every kind, in the order of their C result codes.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::InvalidInput,
         ErrorKind::NonFinite,
         ErrorKind::UnknownSignal,
@@ -96,6 +100,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Serialization,
         ErrorKind::UnknownTwin,
+        ErrorKind::LimitExceeded,
     ];
 }
 
@@ -200,6 +205,16 @@ pub enum Error {
     /// A twin id is not in the fleet.
     #[error("unknown twin {0}")]
     UnknownTwin(u64),
+    /// A configured resource limit would be exceeded.
+    #[error("limit exceeded: {limit} is {max}, got {value}")]
+    LimitExceeded {
+        /// Which limit, by its setting's name (for example `max_batch_samples`).
+        limit: String,
+        /// The configured maximum.
+        max: u64,
+        /// The value that would exceed it.
+        value: u64,
+    },
 }
 
 impl Error {
@@ -227,6 +242,7 @@ impl Error {
             Error::Io(_) => ErrorKind::Io,
             Error::Json(_) | Error::Serialization(_) => ErrorKind::Serialization,
             Error::UnknownTwin(_) => ErrorKind::UnknownTwin,
+            Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
         }
     }
 }

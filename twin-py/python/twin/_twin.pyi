@@ -65,6 +65,9 @@ class SerializationError(TwinError, ValueError):
 class UnknownTwinError(TwinError, ValueError):
     """A twin id is not in the fleet."""
 
+class LimitExceededError(TwinError, ValueError):
+    """A configured resource limit (history length, schema size, batch size, number of twins) would be exceeded."""
+
 # ---------------------------------------------------------------------------- schema
 
 class SignalSpec:
