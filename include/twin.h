@@ -894,7 +894,7 @@ typedef struct TwinFleetInsight {
 
 /**
  * Running totals of a twin: `accepted + rejected == received`, and `rejected` is the sum
- * of the six reasons.
+ * of the seven reasons (the six of a sample and `limit_exceeded`).
  */
 typedef struct TwinCounters {
     /**
@@ -955,6 +955,15 @@ typedef struct TwinCounters {
      * in the audit log as failed).
      */
     uint64_t commands_send_failed;
+    /**
+     * Refused: part of a batch longer than the twin's `max_batch_samples` (such a batch
+     * is refused whole).
+     */
+    uint64_t limit_exceeded;
+    /**
+     * Accepted samples that left the history ring, oldest first (not refusals).
+     */
+    uint64_t history_dropped;
 } TwinCounters;
 
 /**

@@ -419,8 +419,9 @@ impl PyTwin {
         self.with_twin(py, false, |tw| tw.now().map(|t| t.0))
     }
 
-    /// Running totals of ingested samples: ``received``, ``accepted``, ``rejected`` and
-    /// one count per refusal reason. ``accepted + rejected == received``.
+    /// Running totals of ingested samples: ``received``, ``accepted``, ``rejected``, one
+    /// count per refusal reason (``limit_exceeded`` among them) and ``history_dropped``
+    /// (accepted samples that left the history ring). ``accepted + rejected == received``.
     #[getter]
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let c = self.with_twin(py, false, |tw| tw.ingest_counters())?;
@@ -435,6 +436,8 @@ impl PyTwin {
             ("duplicate", c.duplicate),
             ("timestamp_conflict", c.timestamp_conflict),
             ("out_of_range", c.out_of_range),
+            ("limit_exceeded", c.limit_exceeded),
+            ("history_dropped", c.history_dropped),
         ] {
             d.set_item(k, v)?;
         }

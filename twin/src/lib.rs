@@ -30,5 +30,5 @@ pub use crate::schema::{CommandId, CommandSpec, Schema, SchemaBuilder, SignalSpe
 pub use crate::state::{Delta, TwinState};
 pub use crate::twin::{
     CommandCounters, IngestCounters, IngestReport, Rejection, StepReport, Twin, TwinBuilder,
-    TwinLimits, TwinSnapshot,
+    TwinLimits, TwinSnapshot, DEFAULT_MAX_BATCH_SAMPLES,
 };
