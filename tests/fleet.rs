@@ -260,7 +260,8 @@ fn a_restored_fleet_carries_on_like_the_original() {
 fn twin_count_cap_at_below_and_above() {
     let mut f = Fleet::new(1).expect("fleet").with_limit(2);
     assert_eq!(f.max_twins(), 2);
-    f.insert(1, builder().build().expect("twin")).expect("below");
+    f.insert(1, builder().build().expect("twin"))
+        .expect("below");
     f.insert(2, builder().build().expect("twin")).expect("at");
     let e = f
         .insert(3, builder().build().expect("twin"))
@@ -296,14 +297,16 @@ fn fleet_batch_cap_at_below_and_above() {
     let values = [100.0, 100.0, 110.0, 110.0, 120.0];
     let mut offer = |n: usize| {
         f.ingest_batch(
-            FleetBatchRef::new(&ids[..n], &times[..n], &[0; 5][..n], &values[..n])
-                .expect("batch"),
+            FleetBatchRef::new(&ids[..n], &times[..n], &[0; 5][..n], &values[..n]).expect("batch"),
         )
     };
     let below = offer(3);
     assert_eq!((below.accepted, below.rejected()), (3, 0));
     let above = offer(5);
-    assert_eq!((above.accepted, above.count(ErrorKind::LimitExceeded)), (0, 5));
+    assert_eq!(
+        (above.accepted, above.count(ErrorKind::LimitExceeded)),
+        (0, 5)
+    );
     assert!(above
         .rejections
         .iter()
@@ -343,7 +346,8 @@ fn each_twin_batch_cap_applies_to_its_part_of_a_fleet_batch() {
     let mut f = Fleet::new(2).expect("fleet");
     f.insert(1, builder().limits(limits).build().expect("twin"))
         .expect("insert");
-    f.insert(2, builder().build().expect("twin")).expect("insert");
+    f.insert(2, builder().build().expect("twin"))
+        .expect("insert");
     let r = f.ingest_batch(
         FleetBatchRef::new(
             &[1, 2, 1, 2, 1],

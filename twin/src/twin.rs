@@ -1328,8 +1328,7 @@ mod tests {
         assert_eq!(twin.ingest_counters().history_dropped, 0);
         // Above: refused samples never enter; accepted ones push the oldest out.
         let r = twin.ingest_batch(
-            BatchRef::new(&[5, 3, 6, 7], &[0, 0, 1, 0], &[0.005, 9.0, 0.6, 0.007])
-                .expect("batch"),
+            BatchRef::new(&[5, 3, 6, 7], &[0, 0, 1, 0], &[0.005, 9.0, 0.6, 0.007]).expect("batch"),
         );
         assert_eq!((r.accepted, r.rejected()), (3, 1));
         let h = twin.history();
@@ -1340,7 +1339,10 @@ mod tests {
         // A long run: the ring never holds more than its cap, the count reconciles.
         let (t, s, v) = ramp(100, 1000);
         twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
-        assert_eq!(twin.history().as_ref().times(), &[1095, 1096, 1097, 1098, 1099]);
+        assert_eq!(
+            twin.history().as_ref().times(),
+            &[1095, 1096, 1097, 1098, 1099]
+        );
         let c = twin.ingest_counters();
         assert_eq!(c.history_dropped + twin.history_len() as u64, c.accepted);
         assert!(twin.history.buf.capacity() <= 5);
