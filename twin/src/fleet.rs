@@ -208,6 +208,29 @@ impl Fleet {
         Ok(self)
     }
 
+    /// Change both caps of a live fleet: [`with_limit`](Self::with_limit) and
+    /// [`with_max_batch_samples`](Self::with_max_batch_samples). Lowering `max_twins` below
+    /// the current number of twins removes none; it stops further inserts.
+    /// [`Error::InvalidInput`] (and no change) if `max_batch_samples` is 0.
+    ///
+    /// ```
+    /// let mut fleet = twin::fleet::Fleet::new(1)?;
+    /// fleet.set_limits(10, 1000)?;
+    /// assert_eq!((fleet.max_twins(), fleet.max_batch_samples()), (10, 1000));
+    /// assert!(fleet.set_limits(10, 0).is_err());
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn set_limits(&mut self, max_twins: usize, max_batch_samples: usize) -> Result<()> {
+        if max_batch_samples == 0 {
+            return Err(Error::InvalidInput(
+                "fleet limit max_batch_samples must be at least 1".into(),
+            ));
+        }
+        self.max_twins = max_twins;
+        self.max_batch_samples = max_batch_samples;
+        Ok(())
+    }
+
     /// The most twins this fleet holds.
     pub fn max_twins(&self) -> usize {
         self.max_twins
