@@ -240,9 +240,25 @@ _FloatArrayLike = Union[npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[An
 class Twin:
     """A digital twin of one asset. Times are integer nanoseconds; methods are thread-safe."""
 
-    def __init__(self, schema: Schema, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> None: ...
+    def __init__(
+        self,
+        schema: Schema,
+        monitor: _MonitorArg = True,
+        model: Optional[_Model] = None,
+        limits: Optional[dict[str, int]] = None,
+    ) -> None: ...
     @staticmethod
-    def from_snapshot(json: str, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Twin: ...
+    def from_snapshot(
+        json: str,
+        monitor: _MonitorArg = True,
+        model: Optional[_Model] = None,
+        limits: Optional[dict[str, int]] = None,
+    ) -> Twin: ...
+    @property
+    def limits(self) -> dict[str, int]:
+        """The twin's bounds: max_pending_insights, max_audit_entries, max_history_samples, max_batch_samples."""
+    def history(self) -> dict[str, np.ndarray]:
+        """The recent accepted samples, oldest first: time (int64), signal (uint32), value (float64)."""
     def what_if(self, scenario: _ScenarioArg) -> WhatIfResult:
         """Run the twin's model forward from its current estimate; the twin is untouched."""
     @property
