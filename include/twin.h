@@ -976,8 +976,9 @@ typedef struct TwinRejection {
     size_t index;
     /**
      * Why: `TWIN_RESULT_UNKNOWN_SIGNAL`, `TWIN_RESULT_NON_FINITE`,
-     * `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE` or
-     * `TWIN_RESULT_TIMESTAMP_CONFLICT`.
+     * `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE`,
+     * `TWIN_RESULT_TIMESTAMP_CONFLICT`, or `TWIN_RESULT_LIMIT_EXCEEDED` for every sample of a
+     * batch longer than the twin's `max_batch_samples`.
      */
     TwinResult reason;
 } TwinRejection;
@@ -2826,7 +2827,9 @@ void twin_twin_free(struct TwinTwin *twin);
  * from `twin_schema_signal_id`) and `values[i]`.
  *
  * Each sample is accepted or refused on its own; the call itself succeeds even if every
- * sample is refused. On success `*out_report` gets the counts, with
+ * sample is refused. A batch longer than the twin's `max_batch_samples` (see
+ * `twin_twin_new_with_limits`) is refused whole, each sample with
+ * `TWIN_RESULT_LIMIT_EXCEEDED`. On success `*out_report` gets the counts, with
  * `accepted + rejected == len` exactly, and the twin keeps the list of rejections
  * (index in the batch and reason) until its next ingest call: read it with
  * `twin_twin_last_rejections`. Accepted samples then go through the monitor, which may

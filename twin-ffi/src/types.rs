@@ -25,8 +25,9 @@ pub struct TwinRejection {
     /// Index of the sample in the batch (0 for `twin_twin_ingest`).
     pub index: usize,
     /// Why: `TWIN_RESULT_UNKNOWN_SIGNAL`, `TWIN_RESULT_NON_FINITE`,
-    /// `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE` or
-    /// `TWIN_RESULT_TIMESTAMP_CONFLICT`.
+    /// `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE`,
+    /// `TWIN_RESULT_TIMESTAMP_CONFLICT`, or `TWIN_RESULT_LIMIT_EXCEEDED` for every sample of a
+    /// batch longer than the twin's `max_batch_samples`.
     pub reason: TwinResult,
 }
 
