@@ -107,7 +107,12 @@ enum TwinResult
      */
     TWIN_RESULT_UNKNOWN_TWIN = 15,
     /**
-     * A long run was cancelled before it finished (code 16 is reserved).
+     * A configured resource limit (history length, schema size, batch size, number of
+     * twins) would be exceeded.
+     */
+    TWIN_RESULT_LIMIT_EXCEEDED = 16,
+    /**
+     * A long run was cancelled before it finished.
      */
     TWIN_RESULT_CANCELLED = 17,
     /**
@@ -893,7 +898,7 @@ typedef struct TwinFleetInsight {
 
 /**
  * Running totals of a twin: `accepted + rejected == received`, and `rejected` is the sum
- * of the six reasons.
+ * of the seven reasons (the six of a sample and `limit_exceeded`).
  */
 typedef struct TwinCounters {
     /**
@@ -954,6 +959,15 @@ typedef struct TwinCounters {
      * in the audit log as failed).
      */
     uint64_t commands_send_failed;
+    /**
+     * Refused: part of a batch longer than the twin's `max_batch_samples` (such a batch
+     * is refused whole).
+     */
+    uint64_t limit_exceeded;
+    /**
+     * Accepted samples that left the history ring, oldest first (not refusals).
+     */
+    uint64_t history_dropped;
 } TwinCounters;
 
 /**
@@ -966,11 +980,64 @@ typedef struct TwinRejection {
     size_t index;
     /**
      * Why: `TWIN_RESULT_UNKNOWN_SIGNAL`, `TWIN_RESULT_NON_FINITE`,
-     * `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE` or
-     * `TWIN_RESULT_TIMESTAMP_CONFLICT`.
+     * `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE`,
+     * `TWIN_RESULT_TIMESTAMP_CONFLICT`, or `TWIN_RESULT_LIMIT_EXCEEDED` for every sample of a
+     * batch longer than the twin's `max_batch_samples`.
      */
     TwinResult reason;
 } TwinRejection;
+
+/**
+ * The bounds of a twin. Start from `twin_limits_default` and change what you need.
+ *
+ * A batch longer than `max_batch_samples` is refused whole: `twin_twin_ingest_batch`
+ * succeeds, and every sample is a rejection with reason `TWIN_RESULT_LIMIT_EXCEEDED`
+ * (counted in `TwinCounters.limit_exceeded`).
+ */
+typedef struct TwinLimits {
+    /**
+     * Insights kept until drained; beyond it the oldest are dropped and counted (default
+     * 65536; at least 1).
+     */
+    size_t max_pending_insights;
+    /**
+     * Command audit entries kept; beyond it the oldest are dropped (default 10000; at
+     * least 1).
+     */
+    size_t max_audit_entries;
+    /**
+     * Accepted samples kept in the history ring (`twin_twin_history`); beyond it the
+     * oldest are dropped and counted in `TwinCounters.history_dropped`. Default 0: none.
+     */
+    size_t max_history_samples;
+    /**
+     * The longest batch `twin_twin_ingest_batch` takes (default 16777216; at least 1).
+     */
+    size_t max_batch_samples;
+} TwinLimits;
+
+/**
+ * Size caps of a schema read from JSON. Start from `twin_schema_limits_default`.
+ * Exceeding one gives `TWIN_RESULT_LIMIT_EXCEEDED` naming the cap and the value.
+ */
+typedef struct TwinSchemaLimits {
+    /**
+     * Most signals, telemetry and properties together (default 65536).
+     */
+    size_t max_signals;
+    /**
+     * Most commands (default 4096).
+     */
+    size_t max_commands;
+    /**
+     * Most bytes of JSON (default 16 MiB).
+     */
+    size_t max_json_bytes;
+    /**
+     * Longest name in bytes: the schema's, a signal's or a command's (default 256).
+     */
+    size_t max_name_bytes;
+} TwinSchemaLimits;
 
 /**
  * The scalar results of one simulation run. Counts reconcile: `reports == delivered +
@@ -1212,7 +1279,7 @@ typedef struct TwinMaintenanceOptimum {
 /**
  * Every code, in order.
  */
-#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_Cancelled, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
+#define TwinResult_ALL { TwinResult_Ok, TwinResult_InvalidInput, TwinResult_NonFinite, TwinResult_UnknownSignal, TwinResult_OutOfOrder, TwinResult_Duplicate, TwinResult_TimestampConflict, TwinResult_OutOfRange, TwinResult_Schema, TwinResult_RateLimited, TwinResult_VersionConflict, TwinResult_ChannelFull, TwinResult_Disconnected, TwinResult_Io, TwinResult_Serialization, TwinResult_UnknownTwin, TwinResult_LimitExceeded, TwinResult_Cancelled, TwinResult_NullParameter, TwinResult_InvalidUtf8, TwinResult_BufferTooSmall, TwinResult_Panic, TwinResult_NotFound, TwinResult_Other, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -2717,6 +2784,22 @@ TwinResult twin_fleet_restore_json(const struct TwinSchema *schema,
                                    struct TwinFleet **out);
 
 /**
+ * Cap the fleet: at most `max_twins` twins (a further `twin_fleet_insert` gives
+ * `TWIN_RESULT_LIMIT_EXCEEDED`; lowering it removes no twin) and batches of at most
+ * `max_batch_samples` samples (a longer `twin_fleet_ingest_batch` succeeds with every
+ * sample refused as `TWIN_RESULT_LIMIT_EXCEEDED`). Defaults: 4194304 twins, 16777216
+ * samples. `max_batch_samples == 0` gives `TWIN_RESULT_INVALID_INPUT` and changes nothing.
+ *
+ * Thread safety: not safe for concurrent use of the same fleet.
+ *
+ * # Safety
+ * `fleet` must be a live fleet.
+ */
+TwinResult twin_fleet_set_limits(struct TwinFleet *fleet,
+                                 size_t max_twins,
+                                 size_t max_batch_samples);
+
+/**
  * Create a twin of `schema` with the built-in EWMA monitor (default configuration: alarm
  * limits from the schema, anomalies above |z| = 4 after 30 samples of warm-up).
  *
@@ -2748,7 +2831,9 @@ void twin_twin_free(struct TwinTwin *twin);
  * from `twin_schema_signal_id`) and `values[i]`.
  *
  * Each sample is accepted or refused on its own; the call itself succeeds even if every
- * sample is refused. On success `*out_report` gets the counts, with
+ * sample is refused. A batch longer than the twin's `max_batch_samples` (see
+ * `twin_twin_new_with_limits`) is refused whole, each sample with
+ * `TWIN_RESULT_LIMIT_EXCEEDED`. On success `*out_report` gets the counts, with
  * `accepted + rejected == len` exactly, and the twin keeps the list of rejections
  * (index in the batch and reason) until its next ingest call: read it with
  * `twin_twin_last_rejections`. Accepted samples then go through the monitor, which may
@@ -2964,6 +3049,105 @@ TwinResult twin_twin_restore_json(const struct TwinSchema *schema,
                                   const char *json,
                                   size_t len,
                                   struct TwinTwin **out);
+
+/**
+ * Write the default twin bounds into `*out`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `out` must point to a writable `TwinLimits`.
+ */
+TwinResult twin_limits_default(struct TwinLimits *out);
+
+/**
+ * Write the default schema size caps into `*out`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `out` must point to a writable `TwinSchemaLimits`.
+ */
+TwinResult twin_schema_limits_default(struct TwinSchemaLimits *out);
+
+/**
+ * `twin_schema_from_json` with size caps: too long a document, too many signals or
+ * commands, or too long a name gives `TWIN_RESULT_LIMIT_EXCEEDED` (the detail names the
+ * cap and the value); on failure `*out` is left untouched.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `json` must point to `len` readable bytes (or be NULL if `len` is 0); `limits` must
+ * point to a readable `TwinSchemaLimits`; `out` must point to a writable `TwinSchema *`.
+ */
+TwinResult twin_schema_from_json_with_limits(const char *json,
+                                             size_t len,
+                                             const struct TwinSchemaLimits *limits,
+                                             struct TwinSchema **out);
+
+/**
+ * `twin_twin_new` with bounds: `TWIN_RESULT_INVALID_INPUT` if `max_pending_insights`,
+ * `max_audit_entries` or `max_batch_samples` is 0. On failure `*out` is left untouched.
+ *
+ * Thread safety: may be called from any thread; the schema may be read concurrently.
+ *
+ * # Safety
+ * `schema` must be a live schema; `limits` must point to a readable `TwinLimits`; `out`
+ * must point to a writable `TwinTwin *`.
+ */
+TwinResult twin_twin_new_with_limits(const struct TwinSchema *schema,
+                                     const struct TwinLimits *limits,
+                                     struct TwinTwin **out);
+
+/**
+ * `twin_twin_restore_json` into a twin with these bounds. The history saved in the
+ * snapshot is kept up to `max_history_samples` (the newest; the rest are counted as
+ * dropped). On failure `*out` is left untouched.
+ *
+ * Thread safety: may be called from any thread; the schema may be read concurrently.
+ *
+ * # Safety
+ * As `twin_twin_restore_json`, and `limits` must point to a readable `TwinLimits`.
+ */
+TwinResult twin_twin_restore_json_with_limits(const struct TwinSchema *schema,
+                                              const char *json,
+                                              size_t len,
+                                              const struct TwinLimits *limits,
+                                              struct TwinTwin **out);
+
+/**
+ * The twin's bounds, into `*out`.
+ *
+ * Thread safety: not safe for concurrent use of the same twin.
+ *
+ * # Safety
+ * `twin` must be a live twin; `out` must point to a writable `TwinLimits`.
+ */
+TwinResult twin_twin_limits(const struct TwinTwin *twin, struct TwinLimits *out);
+
+/**
+ * Copy the twin's history (its newest accepted samples, oldest first, at most
+ * `max_history_samples`) into three caller arrays of `cap` elements; `*out_len` gets the
+ * number of samples.
+ *
+ * All or nothing: if `cap` is smaller than the number of samples the call returns
+ * `TWIN_RESULT_BUFFER_TOO_SMALL` and writes nothing (not even `*out_len`). Pass three
+ * NULL arrays and `cap = 0` to learn the number only. An array may be NULL only if `cap`
+ * is 0.
+ *
+ * Thread safety: not safe for concurrent use of the same twin.
+ *
+ * # Safety
+ * `twin` must be a live twin; `times`, `signals` and `values` must each be NULL or point
+ * to `cap` writable elements; `out_len` must point to a writable `size_t`.
+ */
+TwinResult twin_twin_history(const struct TwinTwin *twin,
+                             int64_t *times,
+                             uint32_t *signals,
+                             double *values,
+                             size_t cap,
+                             size_t *out_len);
 
 /**
  * A static, NUL-terminated description of a result code.

@@ -192,8 +192,13 @@ fn membership_limits_and_bad_batches() {
     let full = f
         .insert(4, builder().build().expect("twin"))
         .expect_err("refused");
-    assert_eq!(full.kind(), ErrorKind::InvalidInput);
-    assert!(full.to_string().contains("limit of 3"), "{full}");
+    assert_eq!(full.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(
+        full.to_string(),
+        "limit exceeded: max_twins is 3, got 4",
+        "{full}"
+    );
+    assert_eq!(f.len(), 3);
     // Removing from the middle keeps every other id reachable.
     f.remove(1).expect("remove");
     assert_eq!(f.ids(), vec![2, 3]);
@@ -249,4 +254,115 @@ fn a_restored_fleet_carries_on_like_the_original() {
     let mut back = Fleet::restore(3, snap, |_| Ok(builder())).expect("restore");
     assert_eq!(back.ingest_batch(second.batch()), expected);
     assert_eq!(snapshot_json(&back), snapshot_json(&whole));
+}
+
+#[test]
+fn twin_count_cap_at_below_and_above() {
+    let mut f = Fleet::new(1).expect("fleet").with_limit(2);
+    assert_eq!(f.max_twins(), 2);
+    f.insert(1, builder().build().expect("twin"))
+        .expect("below");
+    f.insert(2, builder().build().expect("twin")).expect("at");
+    let e = f
+        .insert(3, builder().build().expect("twin"))
+        .expect_err("above");
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(f.len(), 2);
+    // Room again after a removal.
+    f.remove(1).expect("remove");
+    f.insert(3, builder().build().expect("twin")).expect("room");
+    assert_eq!(f.ids(), vec![2, 3]);
+    // A zero cap admits nobody.
+    let mut none = Fleet::new(1).expect("fleet").with_limit(0);
+    assert_eq!(
+        none.insert(1, builder().build().expect("twin"))
+            .expect_err("zero")
+            .kind(),
+        ErrorKind::LimitExceeded
+    );
+}
+
+#[test]
+fn fleet_batch_cap_at_below_and_above() {
+    let mut f = Fleet::new(2)
+        .expect("fleet")
+        .with_max_batch_samples(4)
+        .expect("cap");
+    for id in [1, 2] {
+        f.insert(id, builder().build().expect("twin"))
+            .expect("insert");
+    }
+    let ids = [1, 2, 1, 2, 1];
+    let times = [0, 0, 1, 1, 2];
+    let values = [100.0, 100.0, 110.0, 110.0, 120.0];
+    let mut offer = |n: usize| {
+        f.ingest_batch(
+            FleetBatchRef::new(&ids[..n], &times[..n], &[0; 5][..n], &values[..n]).expect("batch"),
+        )
+    };
+    let below = offer(3);
+    assert_eq!((below.accepted, below.rejected()), (3, 0));
+    let above = offer(5);
+    assert_eq!(
+        (above.accepted, above.count(ErrorKind::LimitExceeded)),
+        (0, 5)
+    );
+    assert!(above
+        .rejections
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.index == i && r.twin == ids[i]));
+    // The refused batch reached no twin: the one at the cap then takes the fourth sample.
+    let at = offer(4);
+    assert_eq!(at.accepted, 1);
+    // (twin 1 at t=0 is now out of order, the two repeats are duplicates)
+    assert_eq!(at.count(ErrorKind::Duplicate), 2);
+    assert_eq!(at.count(ErrorKind::OutOfOrder), 1);
+    let total: u64 = [1, 2]
+        .iter()
+        .map(|&id| f.get(id).expect("twin").ingest_counters().received)
+        .sum();
+    assert_eq!(total, 3 + 4);
+    assert_eq!(
+        f.check_batch(5).expect_err("over").to_string(),
+        "limit exceeded: max_batch_samples is 4, got 5"
+    );
+    assert_eq!(
+        Fleet::new(1)
+            .expect("fleet")
+            .with_max_batch_samples(0)
+            .expect_err("zero")
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+}
+
+#[test]
+fn each_twin_batch_cap_applies_to_its_part_of_a_fleet_batch() {
+    let limits = twin::TwinLimits {
+        max_batch_samples: 2,
+        ..twin::TwinLimits::default()
+    };
+    let mut f = Fleet::new(2).expect("fleet");
+    f.insert(1, builder().limits(limits).build().expect("twin"))
+        .expect("insert");
+    f.insert(2, builder().build().expect("twin"))
+        .expect("insert");
+    let r = f.ingest_batch(
+        FleetBatchRef::new(
+            &[1, 2, 1, 2, 1],
+            &[0, 0, 1, 1, 2],
+            &[0; 5],
+            &[100.0, 100.0, 110.0, 110.0, 120.0],
+        )
+        .expect("batch"),
+    );
+    // Twin 1 got three samples, one more than its cap: all three refused; twin 2 took two.
+    assert_eq!((r.accepted, r.count(ErrorKind::LimitExceeded)), (2, 3));
+    assert!(r
+        .rejections
+        .iter()
+        .all(|x| x.twin == 1 && x.kind == ErrorKind::LimitExceeded));
+    let c = f.get(1).expect("twin").ingest_counters();
+    assert_eq!((c.received, c.limit_exceeded, c.accepted), (3, 3, 0));
 }

@@ -23,6 +23,7 @@ KINDS = [
     ("IoError", "io", False, True),
     ("SerializationError", "serialization", True, False),
     ("UnknownTwinError", "unknown_twin", True, False),
+    ("LimitExceededError", "limit_exceeded", True, False),
     ("CancelledError", "cancelled", False, False),
 ]
 

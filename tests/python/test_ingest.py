@@ -66,6 +66,8 @@ def test_batch_reports_every_rejection_by_index(plant, columns):
         "duplicate": 1,
         "timestamp_conflict": 1,
         "out_of_range": 1,
+        "limit_exceeded": 0,
+        "history_dropped": 0,
     }
 
 

@@ -462,3 +462,28 @@ pub unsafe extern "C" fn twin_fleet_restore_json(
         Ok(())
     })
 }
+
+/// Cap the fleet: at most `max_twins` twins (a further `twin_fleet_insert` gives
+/// `TWIN_RESULT_LIMIT_EXCEEDED`; lowering it removes no twin) and batches of at most
+/// `max_batch_samples` samples (a longer `twin_fleet_ingest_batch` succeeds with every
+/// sample refused as `TWIN_RESULT_LIMIT_EXCEEDED`). Defaults: 4194304 twins, 16777216
+/// samples. `max_batch_samples == 0` gives `TWIN_RESULT_INVALID_INPUT` and changes nothing.
+///
+/// Thread safety: not safe for concurrent use of the same fleet.
+///
+/// # Safety
+/// `fleet` must be a live fleet.
+#[no_mangle]
+pub unsafe extern "C" fn twin_fleet_set_limits(
+    fleet: *mut TwinFleet,
+    max_twins: usize,
+    max_batch_samples: usize,
+) -> TwinResult {
+    ffi_boundary!("twin_fleet_set_limits", {
+        let fleet = arg!(mut fleet);
+        fleet
+            .inner
+            .set_limits(max_twins, max_batch_samples)
+            .or_fail()
+    })
+}

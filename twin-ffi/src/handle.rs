@@ -109,7 +109,9 @@ pub unsafe extern "C" fn twin_twin_free(twin: *mut TwinTwin) {
 /// from `twin_schema_signal_id`) and `values[i]`.
 ///
 /// Each sample is accepted or refused on its own; the call itself succeeds even if every
-/// sample is refused. On success `*out_report` gets the counts, with
+/// sample is refused. A batch longer than the twin's `max_batch_samples` (see
+/// `twin_twin_new_with_limits`) is refused whole, each sample with
+/// `TWIN_RESULT_LIMIT_EXCEEDED`. On success `*out_report` gets the counts, with
 /// `accepted + rejected == len` exactly, and the twin keeps the list of rejections
 /// (index in the batch and reason) until its next ingest call: read it with
 /// `twin_twin_last_rejections`. Accepted samples then go through the monitor, which may

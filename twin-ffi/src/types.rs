@@ -25,8 +25,9 @@ pub struct TwinRejection {
     /// Index of the sample in the batch (0 for `twin_twin_ingest`).
     pub index: usize,
     /// Why: `TWIN_RESULT_UNKNOWN_SIGNAL`, `TWIN_RESULT_NON_FINITE`,
-    /// `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE` or
-    /// `TWIN_RESULT_TIMESTAMP_CONFLICT`.
+    /// `TWIN_RESULT_OUT_OF_RANGE`, `TWIN_RESULT_OUT_OF_ORDER`, `TWIN_RESULT_DUPLICATE`,
+    /// `TWIN_RESULT_TIMESTAMP_CONFLICT`, or `TWIN_RESULT_LIMIT_EXCEEDED` for every sample of a
+    /// batch longer than the twin's `max_batch_samples`.
     pub reason: TwinResult,
 }
 
@@ -95,7 +96,7 @@ impl From<&Insight> for TwinInsight {
 }
 
 /// Running totals of a twin: `accepted + rejected == received`, and `rejected` is the sum
-/// of the six reasons.
+/// of the seven reasons (the six of a sample and `limit_exceeded`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TwinCounters {
@@ -129,6 +130,11 @@ pub struct TwinCounters {
     /// Validated commands a connection's send callback refused in `twin_twin_step` (kept
     /// in the audit log as failed).
     pub commands_send_failed: u64,
+    /// Refused: part of a batch longer than the twin's `max_batch_samples` (such a batch
+    /// is refused whole).
+    pub limit_exceeded: u64,
+    /// Accepted samples that left the history ring, oldest first (not refusals).
+    pub history_dropped: u64,
 }
 
 impl TwinCounters {
@@ -148,6 +154,8 @@ impl TwinCounters {
             commands_taken: c.sent,
             insights_dropped: c.insights_dropped,
             commands_send_failed: c.send_failed,
+            limit_exceeded: i.limit_exceeded,
+            history_dropped: i.history_dropped,
         }
     }
 }

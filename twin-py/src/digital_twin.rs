@@ -97,6 +97,43 @@ pub(crate) fn builder(
     })
 }
 
+/// The `limits` argument: a dict with any of `max_pending_insights`, `max_audit_entries`,
+/// `max_history_samples`, `max_batch_samples`; missing keys keep their defaults.
+fn limits_from(d: Option<&Bound<'_, PyDict>>) -> PyResult<twin::TwinLimits> {
+    let mut l = twin::TwinLimits::default();
+    let Some(d) = d else { return Ok(l) };
+    for (k, v) in d.iter() {
+        let key: String = k
+            .extract()
+            .map_err(|_| invalid_input("limits: keys must be str"))?;
+        let n: usize = v
+            .extract()
+            .map_err(|_| invalid_input(format!("limit {key:?} must be an int >= 0")))?;
+        match key.as_str() {
+            "max_pending_insights" => l.max_pending_insights = n,
+            "max_audit_entries" => l.max_audit_entries = n,
+            "max_history_samples" => l.max_history_samples = n,
+            "max_batch_samples" => l.max_batch_samples = n,
+            _ => {
+                return Err(invalid_input(format!(
+                    "unknown limit {key:?}; expected max_pending_insights, max_audit_entries, max_history_samples, max_batch_samples"
+                )))
+            }
+        }
+    }
+    l.validate().map_err(to_py)?;
+    Ok(l)
+}
+
+fn limits_dict<'py>(py: Python<'py>, l: &twin::TwinLimits) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("max_pending_insights", l.max_pending_insights)?;
+    d.set_item("max_audit_entries", l.max_audit_entries)?;
+    d.set_item("max_history_samples", l.max_history_samples)?;
+    d.set_item("max_batch_samples", l.max_batch_samples)?;
+    Ok(d)
+}
+
 fn poisoned() -> PyErr {
     twin_error("this twin is unusable: an earlier call panicked while changing it")
 }
@@ -111,6 +148,12 @@ fn poisoned() -> PyErr {
 /// ``model`` (a :class:`ConveyorModel`, :class:`ThermalModel`, :class:`BatteryModel`,
 /// :class:`PumpModel` or :class:`WindTurbineModel`) gives the twin a digital model that
 /// assimilates the samples and runs forward in :meth:`what_if`.
+///
+/// ``limits`` (a dict with any of ``max_pending_insights`` (default 65536),
+/// ``max_audit_entries`` (10000), ``max_history_samples`` (0: no history) and
+/// ``max_batch_samples`` (16777216)) bounds what the twin keeps and takes: with a history
+/// the newest accepted samples are kept for :meth:`history`; a batch longer than
+/// ``max_batch_samples`` is refused whole, every sample a ``"limit_exceeded"`` rejection.
 ///
 /// Times are integer nanoseconds. Methods are thread-safe; batch ingest releases the GIL.
 #[pyclass(frozen, name = "Twin", module = "twin")]
@@ -180,13 +223,15 @@ impl PyTwin {
 #[pymethods]
 impl PyTwin {
     #[new]
-    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true), model = None), text_signature = "(schema, monitor=True, model=None)")]
+    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true), model = None, limits = None), text_signature = "(schema, monitor=True, model=None, limits=None)")]
     fn new(
         schema: Bound<'_, PySchema>,
         monitor: MonitorArg<'_>,
         model: Option<Bound<'_, PyAny>>,
+        limits: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let monitor = monitor.config()?;
+        let limits = limits_from(limits.as_ref())?;
         let s = (*schema.get().inner).clone();
         let spec = model
             .as_ref()
@@ -197,7 +242,7 @@ impl PyTwin {
                 Some(spec) => spec.attach(b, &s),
                 None => Ok(b),
             })
-            .and_then(|b| b.build())
+            .and_then(|b| b.limits(limits).build())
             .map_err(to_py)?;
         Ok(PyTwin {
             inner: Mutex::new(twin),
@@ -208,16 +253,19 @@ impl PyTwin {
     }
 
     /// Rebuild a twin from :meth:`snapshot` JSON; ``monitor`` must match the twin that was
-    /// saved. Raises :class:`SerializationError` if the snapshot does not fit.
+    /// saved. Raises :class:`SerializationError` if the snapshot does not fit. ``limits``
+    /// as for ``Twin``; the saved history is kept up to ``max_history_samples`` (newest).
     #[staticmethod]
-    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true), model = None), text_signature = "(json, monitor=True, model=None)")]
+    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true), model = None, limits = None), text_signature = "(json, monitor=True, model=None, limits=None)")]
     fn from_snapshot(
         py: Python<'_>,
         json: &str,
         monitor: MonitorArg<'_>,
         model: Option<Bound<'_, PyAny>>,
+        limits: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let monitor = monitor.config()?;
+        let limits = limits_from(limits.as_ref())?;
         let snap = twin::TwinSnapshot::from_json(json).map_err(to_py)?;
         let schema = snap.schema().clone();
         let spec = model
@@ -229,7 +277,7 @@ impl PyTwin {
                 Some(spec) => spec.attach(b, &schema),
                 None => Ok(b),
             })
-            .and_then(|b| b.restore(snap))
+            .and_then(|b| b.limits(limits).restore(snap))
             .map_err(to_py)?;
         Ok(PyTwin {
             inner: Mutex::new(twin),
@@ -237,6 +285,27 @@ impl PyTwin {
             monitor,
             model: model.map(Bound::unbind),
         })
+    }
+
+    /// The twin's bounds, as a dict (the ``limits`` argument of ``Twin``, defaults filled
+    /// in).
+    #[getter]
+    fn limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let l = self.with_twin(py, false, |tw| *tw.limits())?;
+        limits_dict(py, &l)
+    }
+
+    /// The recent accepted samples, oldest first in order of acceptance, as numpy columns:
+    /// ``time`` (int64 ns), ``signal`` (uint32 id) and ``value`` (float64). At most
+    /// ``limits["max_history_samples"]`` of them; empty when the twin keeps no history.
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let h = self.with_twin(py, false, |tw| tw.history())?;
+        let b = h.as_ref();
+        let d = PyDict::new(py);
+        d.set_item("time", b.times().to_vec().into_pyarray(py))?;
+        d.set_item("signal", b.signals().to_vec().into_pyarray(py))?;
+        d.set_item("value", b.values().to_vec().into_pyarray(py))?;
+        Ok(d)
     }
 
     /// The twin's schema.
@@ -419,8 +488,9 @@ impl PyTwin {
         self.with_twin(py, false, |tw| tw.now().map(|t| t.0))
     }
 
-    /// Running totals of ingested samples: ``received``, ``accepted``, ``rejected`` and
-    /// one count per refusal reason. ``accepted + rejected == received``.
+    /// Running totals of ingested samples: ``received``, ``accepted``, ``rejected``, one
+    /// count per refusal reason (``limit_exceeded`` among them) and ``history_dropped``
+    /// (accepted samples that left the history ring). ``accepted + rejected == received``.
     #[getter]
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let c = self.with_twin(py, false, |tw| tw.ingest_counters())?;
@@ -435,6 +505,8 @@ impl PyTwin {
             ("duplicate", c.duplicate),
             ("timestamp_conflict", c.timestamp_conflict),
             ("out_of_range", c.out_of_range),
+            ("limit_exceeded", c.limit_exceeded),
+            ("history_dropped", c.history_dropped),
         ] {
             d.set_item(k, v)?;
         }
@@ -614,6 +686,7 @@ impl PyTwin {
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let json = self.snapshot(py)?;
+        let l = self.with_twin(py, false, |tw| *tw.limits())?;
         let restore = py.get_type::<PyTwin>().getattr("from_snapshot")?;
         let model = match &self.model {
             Some(m) => m.bind(py).clone(),
@@ -625,6 +698,7 @@ impl PyTwin {
                 json.into_pyobject(py)?.into_any(),
                 self.monitor_arg(py)?,
                 model,
+                limits_dict(py, &l)?.into_any(),
             ],
         )?;
         Ok((restore, args))

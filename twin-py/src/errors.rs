@@ -116,6 +116,12 @@ const TABLE: [(ErrorKind, &str, Extra, &str); 16] = [
         "A twin id is not in the fleet.",
     ),
     (
+        ErrorKind::LimitExceeded,
+        "LimitExceededError",
+        Extra::Value,
+        "A configured resource limit (history length, schema size, batch size, number of twins) would be exceeded.",
+    ),
+    (
         ErrorKind::Cancelled,
         "CancelledError",
         Extra::None,

@@ -11,7 +11,9 @@ use crate::repr::{float, quote};
 ///
 /// ``rejections`` lists ``(index, reason)`` for every refused sample in input order, where
 /// ``reason`` is the stable error-kind name (``"non_finite"``, ``"unknown_signal"``,
-/// ``"out_of_order"``, ``"duplicate"``, ``"timestamp_conflict"``, ``"out_of_range"``).
+/// ``"out_of_order"``, ``"duplicate"``, ``"timestamp_conflict"``, ``"out_of_range"``, or
+/// ``"limit_exceeded"`` for every sample of a batch longer than the twin's
+/// ``max_batch_samples``).
 /// ``copied`` names the input columns that had to be converted or copied (empty when all
 /// three were borrowed from numpy without a copy).
 #[pyclass(frozen, name = "IngestReport", module = "twin")]

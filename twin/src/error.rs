@@ -51,6 +51,9 @@ pub enum ErrorKind {
     Serialization,
     /// A twin id is not in the fleet.
     UnknownTwin,
+    /// A configured resource limit (history length, schema size, batch size, number of
+    /// twins, ...) would be exceeded.
+    LimitExceeded,
     /// A long run was cancelled through its [`crate::progress::Progress`] hook.
     Cancelled,
 }
@@ -78,6 +81,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Serialization => "serialization",
             ErrorKind::UnknownTwin => "unknown_twin",
+            ErrorKind::LimitExceeded => "limit_exceeded",
             ErrorKind::Cancelled => "cancelled",
         }
     }
@@ -99,6 +103,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Serialization,
         ErrorKind::UnknownTwin,
+        ErrorKind::LimitExceeded,
         ErrorKind::Cancelled,
     ];
 }
@@ -204,6 +209,16 @@ pub enum Error {
     /// A twin id is not in the fleet.
     #[error("unknown twin {0}")]
     UnknownTwin(u64),
+    /// A configured resource limit would be exceeded.
+    #[error("limit exceeded: {limit} is {max}, got {value}")]
+    LimitExceeded {
+        /// Which limit, by its setting's name (for example `max_batch_samples`).
+        limit: String,
+        /// The configured maximum.
+        max: u64,
+        /// The value that would exceed it.
+        value: u64,
+    },
     /// A long run was cancelled through its [`crate::progress::Progress`] hook.
     #[error("cancelled: the run was stopped before it finished")]
     Cancelled,
@@ -234,6 +249,7 @@ impl Error {
             Error::Io(_) => ErrorKind::Io,
             Error::Json(_) | Error::Serialization(_) => ErrorKind::Serialization,
             Error::UnknownTwin(_) => ErrorKind::UnknownTwin,
+            Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Error::Cancelled => ErrorKind::Cancelled,
         }
     }

@@ -42,6 +42,10 @@ use crate::twin::{Twin, TwinBuilder, TwinSnapshot};
 /// The most twins a fleet holds unless configured otherwise (see [`Fleet::with_limit`]).
 pub const DEFAULT_MAX_TWINS: usize = 1 << 22;
 
+/// The longest fleet batch taken unless configured otherwise (see
+/// [`Fleet::with_max_batch_samples`]): 2^24 samples.
+pub const DEFAULT_MAX_FLEET_BATCH_SAMPLES: usize = 1 << 24;
+
 /// A borrowed columnar fleet batch: `twins[i]` is the id of the twin sample `i` is for.
 #[derive(Debug, Clone, Copy)]
 pub struct FleetBatchRef<'a> {
@@ -120,6 +124,7 @@ pub struct Fleet {
     index: HashMap<u64, usize>,
     threads: usize,
     max_twins: usize,
+    max_batch_samples: usize,
     // Scratch reused between batches: per-twin counts/offsets and the grouped columns.
     offsets: Vec<usize>,
     order: Vec<usize>,
@@ -135,6 +140,7 @@ impl std::fmt::Debug for Fleet {
             .field("twins", &self.twins.len())
             .field("threads", &self.threads)
             .field("max_twins", &self.max_twins)
+            .field("max_batch_samples", &self.max_batch_samples)
             .finish()
     }
 }
@@ -152,6 +158,7 @@ impl Fleet {
             index: HashMap::new(),
             threads,
             max_twins: DEFAULT_MAX_TWINS,
+            max_batch_samples: DEFAULT_MAX_FLEET_BATCH_SAMPLES,
             offsets: Vec::new(),
             order: Vec::new(),
             pos: Vec::new(),
@@ -161,11 +168,90 @@ impl Fleet {
         })
     }
 
-    /// Cap the number of twins (inserting beyond it is refused with
-    /// [`Error::InvalidInput`]).
+    /// Cap the number of twins (default [`DEFAULT_MAX_TWINS`]): inserting beyond it is
+    /// refused with [`Error::LimitExceeded`] naming `max_twins`.
+    ///
+    /// ```
+    /// use twin::{ErrorKind, Twin};
+    /// let schema = twin::entity::ConveyorDrive::standard_schema();
+    /// let mut fleet = twin::fleet::Fleet::new(1)?.with_limit(1);
+    /// fleet.insert(1, Twin::builder(schema.clone()).build()?)?;
+    /// let e = fleet.insert(2, Twin::builder(schema).build()?).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    /// assert_eq!(e.to_string(), "limit exceeded: max_twins is 1, got 2");
+    /// # Ok::<(), twin::Error>(())
+    /// ```
     pub fn with_limit(mut self, max_twins: usize) -> Fleet {
         self.max_twins = max_twins;
         self
+    }
+
+    /// Cap the length of a fleet batch (default [`DEFAULT_MAX_FLEET_BATCH_SAMPLES`]; at
+    /// least 1, else [`Error::InvalidInput`]). A longer batch is refused whole: every
+    /// sample is a rejection of kind [`ErrorKind::LimitExceeded`] and no twin sees any.
+    /// Each twin's own [`crate::TwinLimits::max_batch_samples`] still applies to its part.
+    ///
+    /// ```
+    /// use twin::fleet::{Fleet, FleetBatchRef};
+    /// let mut fleet = Fleet::new(1)?.with_max_batch_samples(2)?;
+    /// let r = fleet.ingest_batch(FleetBatchRef::new(&[1, 1, 1], &[0, 1, 2], &[0; 3], &[0.0; 3])?);
+    /// assert_eq!(r.count(twin::ErrorKind::LimitExceeded), 3);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn with_max_batch_samples(mut self, max_batch_samples: usize) -> Result<Fleet> {
+        if max_batch_samples == 0 {
+            return Err(Error::InvalidInput(
+                "fleet limit max_batch_samples must be at least 1".into(),
+            ));
+        }
+        self.max_batch_samples = max_batch_samples;
+        Ok(self)
+    }
+
+    /// Change both caps of a live fleet: [`with_limit`](Self::with_limit) and
+    /// [`with_max_batch_samples`](Self::with_max_batch_samples). Lowering `max_twins` below
+    /// the current number of twins removes none; it stops further inserts.
+    /// [`Error::InvalidInput`] (and no change) if `max_batch_samples` is 0.
+    ///
+    /// ```
+    /// let mut fleet = twin::fleet::Fleet::new(1)?;
+    /// fleet.set_limits(10, 1000)?;
+    /// assert_eq!((fleet.max_twins(), fleet.max_batch_samples()), (10, 1000));
+    /// assert!(fleet.set_limits(10, 0).is_err());
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn set_limits(&mut self, max_twins: usize, max_batch_samples: usize) -> Result<()> {
+        if max_batch_samples == 0 {
+            return Err(Error::InvalidInput(
+                "fleet limit max_batch_samples must be at least 1".into(),
+            ));
+        }
+        self.max_twins = max_twins;
+        self.max_batch_samples = max_batch_samples;
+        Ok(())
+    }
+
+    /// The most twins this fleet holds.
+    pub fn max_twins(&self) -> usize {
+        self.max_twins
+    }
+
+    /// The longest batch this fleet takes.
+    pub fn max_batch_samples(&self) -> usize {
+        self.max_batch_samples
+    }
+
+    /// [`Error::LimitExceeded`] naming `max_batch_samples` if a fleet batch of `len`
+    /// samples is longer than this fleet takes.
+    pub fn check_batch(&self, len: usize) -> Result<()> {
+        if len > self.max_batch_samples {
+            return Err(Error::LimitExceeded {
+                limit: "max_batch_samples".into(),
+                max: self.max_batch_samples as u64,
+                value: len as u64,
+            });
+        }
+        Ok(())
     }
 
     /// Threads used per batch.
@@ -194,8 +280,8 @@ impl Fleet {
         self.twins.is_empty()
     }
 
-    /// Add a twin under `id`; [`Error::InvalidInput`] if the id is taken or the fleet is
-    /// at its limit.
+    /// Add a twin under `id`; [`Error::InvalidInput`] if the id is taken,
+    /// [`Error::LimitExceeded`] if the fleet already holds [`max_twins`](Self::max_twins).
     pub fn insert(&mut self, id: u64, twin: Twin) -> Result<()> {
         if self.index.contains_key(&id) {
             return Err(Error::InvalidInput(format!(
@@ -203,10 +289,11 @@ impl Fleet {
             )));
         }
         if self.twins.len() >= self.max_twins {
-            return Err(Error::InvalidInput(format!(
-                "the fleet is at its limit of {} twins",
-                self.max_twins
-            )));
+            return Err(Error::LimitExceeded {
+                limit: "max_twins".into(),
+                max: self.max_twins as u64,
+                value: self.twins.len() as u64 + 1,
+            });
         }
         self.index.insert(id, self.twins.len());
         self.twins.push((id, twin));
@@ -243,11 +330,26 @@ impl Fleet {
     /// Ingest a fleet batch: every sample goes to its twin, in batch order per twin, and is
     /// accepted or refused there; samples for unknown ids are refused with
     /// [`ErrorKind::UnknownTwin`]. Twins run in parallel on up to [`threads`](Self::threads)
-    /// threads; the result does not depend on the number of threads.
+    /// threads; the result does not depend on the number of threads. A batch longer than
+    /// [`max_batch_samples`](Self::max_batch_samples) is refused whole with
+    /// [`ErrorKind::LimitExceeded`].
     pub fn ingest_batch(&mut self, batch: FleetBatchRef<'_>) -> FleetReport {
         let n = batch.len();
         let m = self.twins.len();
         let mut report = FleetReport::default();
+        if n > self.max_batch_samples {
+            report.rejections = batch
+                .twins
+                .iter()
+                .enumerate()
+                .map(|(index, &twin)| FleetRejection {
+                    index,
+                    twin,
+                    kind: ErrorKind::LimitExceeded,
+                })
+                .collect();
+            return report;
+        }
         // Where each sample goes: a twin slot, or m for "unknown".
         self.order.clear();
         self.order.reserve(n);

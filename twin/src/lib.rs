@@ -27,9 +27,9 @@ pub mod whatif;
 pub use crate::command::{AuditEntry, Command, CommandGate, Outcome};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::sample::{BatchRef, Sample, SampleBatch, SignalId, Timestamp};
-pub use crate::schema::{CommandId, CommandSpec, Schema, SchemaBuilder, SignalSpec};
+pub use crate::schema::{CommandId, CommandSpec, Schema, SchemaBuilder, SchemaLimits, SignalSpec};
 pub use crate::state::{Delta, TwinState};
 pub use crate::twin::{
     CommandCounters, IngestCounters, IngestReport, Rejection, StepReport, Twin, TwinBuilder,
-    TwinLimits, TwinSnapshot,
+    TwinLimits, TwinSnapshot, DEFAULT_MAX_BATCH_SAMPLES,
 };

@@ -73,7 +73,11 @@ impl Opened<'_> {
 /// `current`, and its checksum. The caller decides what to do with older versions.
 pub(crate) fn open<'a>(format: &str, current: u32, json: &'a str) -> Result<Opened<'a>> {
     let doc: Envelope<'a> = serde_json::from_str(json).map_err(|e| {
-        let why = if e.is_eof() {
+        // A cut that leaves a half token at the very end (a lone `-` of a number, say) is
+        // reported by serde_json as a syntax error at the last character, not as EOF.
+        let at_end = json.trim_end().lines().count() == e.line()
+            && json.trim_end().lines().last().map(str::len) == Some(e.column());
+        let why = if e.is_eof() || at_end {
             "the text is truncated".to_string()
         } else {
             format!(
@@ -163,6 +167,14 @@ mod tests {
                 .to_string()
         };
         assert!(err(&json[..json.len() - 5]).contains("truncated"));
+        // Cut right after the minus sign of a number: still truncated, not "not a document".
+        let neg = seal("test.thing", 3, "model", &-1.5_f64).expect("seal");
+        let cut = neg.find("-1.5").expect("number") + 1;
+        assert!(
+            err(&neg[..cut]).contains("truncated"),
+            "{}",
+            err(&neg[..cut])
+        );
         assert!(err("[1, 2]").contains("not a saved twin document"));
         assert!(err(&json.replace("test.thing", "test.other")).contains("holds a test.other"));
         assert!(err(&json.replace("\"version\":3", "\"version\":4")).contains("newer release"));

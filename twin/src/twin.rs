@@ -71,6 +71,14 @@ pub struct IngestCounters {
     pub timestamp_conflict: u64,
     /// Refused: outside the signal's valid range.
     pub out_of_range: u64,
+    /// Refused: part of a batch longer than [`TwinLimits::max_batch_samples`] (such a
+    /// batch is refused whole).
+    #[serde(default)]
+    pub limit_exceeded: u64,
+    /// Accepted samples that left the history ring, oldest first, to keep it within
+    /// [`TwinLimits::max_history_samples`] (not a refusal: they were accepted).
+    #[serde(default)]
+    pub history_dropped: u64,
 }
 
 impl IngestCounters {
@@ -82,6 +90,7 @@ impl IngestCounters {
             + self.duplicate
             + self.timestamp_conflict
             + self.out_of_range
+            + self.limit_exceeded
     }
 
     fn count(&mut self, kind: ErrorKind) {
@@ -91,6 +100,7 @@ impl IngestCounters {
             ErrorKind::OutOfOrder => self.out_of_order += 1,
             ErrorKind::Duplicate => self.duplicate += 1,
             ErrorKind::TimestampConflict => self.timestamp_conflict += 1,
+            ErrorKind::LimitExceeded => self.limit_exceeded += 1,
             _ => self.out_of_range += 1,
         }
     }
@@ -153,6 +163,10 @@ pub struct TwinSnapshot {
     insights: Vec<Insight>,
     audit: Vec<AuditEntry>,
     outbox: Vec<Command>,
+    /// The history ring, oldest first; absent (and empty) when the twin keeps none, so
+    /// snapshots of twins without history read and write exactly as before.
+    #[serde(default, skip_serializing_if = "SampleBatch::is_empty")]
+    history: SampleBatch,
 }
 
 impl TwinSnapshot {
@@ -225,13 +239,54 @@ impl TwinSnapshot {
     }
 }
 
-/// Bounds on what a twin keeps in memory.
+/// The default of [`TwinLimits::max_batch_samples`]: 2^24 samples (about 400 MB of
+/// columns), far above any sensible batch and low enough to stop a corrupt length.
+pub const DEFAULT_MAX_BATCH_SAMPLES: usize = 1 << 24;
+
+/// Bounds on what a twin keeps in memory and accepts in one call.
+///
+/// Every bound is a count; the defaults are those of [`TwinLimits::default`]:
+/// 65 536 pending insights, 10 000 audit entries, no history, and batches of at most
+/// [`DEFAULT_MAX_BATCH_SAMPLES`] samples.
+///
+/// ```
+/// use twin::{BatchRef, ErrorKind, Twin, TwinLimits};
+/// let limits = TwinLimits { max_history_samples: 3, max_batch_samples: 4, ..TwinLimits::default() };
+/// let mut twin = Twin::builder(twin::entity::ConveyorDrive::standard_schema())
+///     .limits(limits)
+///     .build()?;
+/// // Five samples is one more than a batch may hold: all five are refused.
+/// let r = twin.ingest_batch(BatchRef::new(&[0, 1, 2, 3, 4], &[0; 5], &[0.5; 5])?);
+/// assert_eq!((r.accepted, r.rejected()), (0, 5));
+/// assert_eq!(r.rejections[0].kind, ErrorKind::LimitExceeded);
+/// // Four are fine; the history keeps the newest three.
+/// twin.ingest_batch(BatchRef::new(&[0, 1, 2, 3], &[0; 4], &[0.5, 0.6, 0.7, 0.8])?);
+/// assert_eq!(twin.history().as_ref().values(), &[0.6, 0.7, 0.8]);
+/// assert_eq!(twin.ingest_counters().history_dropped, 1);
+/// # Ok::<(), twin::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TwinLimits {
-    /// Insights kept until drained; older ones are dropped and counted beyond this.
+    /// Insights kept until drained; older ones are dropped and counted beyond this
+    /// (default 65 536; at least 1).
     pub max_pending_insights: usize,
-    /// Audit entries kept; older ones are dropped and counted beyond this.
+    /// Audit entries kept; older ones are dropped and counted beyond this (default 10 000;
+    /// at least 1).
     pub max_audit_entries: usize,
+    /// Accepted samples kept in the twin's history ring, see [`Twin::history`]; beyond
+    /// this the oldest are dropped and counted in
+    /// [`IngestCounters::history_dropped`]. Default 0: the twin keeps no history.
+    #[serde(default)]
+    pub max_history_samples: usize,
+    /// The longest batch [`Twin::ingest_batch`] takes; a longer one is refused whole,
+    /// every sample counted as [`ErrorKind::LimitExceeded`] (default
+    /// [`DEFAULT_MAX_BATCH_SAMPLES`]; at least 1).
+    #[serde(default = "default_max_batch_samples")]
+    pub max_batch_samples: usize,
+}
+
+fn default_max_batch_samples() -> usize {
+    DEFAULT_MAX_BATCH_SAMPLES
 }
 
 impl Default for TwinLimits {
@@ -239,7 +294,109 @@ impl Default for TwinLimits {
         TwinLimits {
             max_pending_insights: 65_536,
             max_audit_entries: 10_000,
+            max_history_samples: 0,
+            max_batch_samples: DEFAULT_MAX_BATCH_SAMPLES,
         }
+    }
+}
+
+impl TwinLimits {
+    /// [`Error::InvalidInput`] unless the insight, audit and batch bounds are at least 1
+    /// (the history may be 0: no history).
+    ///
+    /// ```
+    /// let zero = twin::TwinLimits { max_batch_samples: 0, ..Default::default() };
+    /// assert_eq!(zero.validate().unwrap_err().kind(), twin::ErrorKind::InvalidInput);
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("max_pending_insights", self.max_pending_insights),
+            ("max_audit_entries", self.max_audit_entries),
+            ("max_batch_samples", self.max_batch_samples),
+        ] {
+            if v == 0 {
+                return Err(Error::InvalidInput(format!(
+                    "twin limit {name} must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Error::LimitExceeded`] naming `max_batch_samples` if a batch of `len` samples is
+    /// longer than it.
+    ///
+    /// ```
+    /// let limits = twin::TwinLimits { max_batch_samples: 100, ..Default::default() };
+    /// assert!(limits.check_batch(100).is_ok());
+    /// let e = limits.check_batch(101).unwrap_err();
+    /// assert_eq!(e.to_string(), "limit exceeded: max_batch_samples is 100, got 101");
+    /// ```
+    pub fn check_batch(&self, len: usize) -> Result<()> {
+        if len > self.max_batch_samples {
+            return Err(Error::LimitExceeded {
+                limit: "max_batch_samples".into(),
+                max: self.max_batch_samples as u64,
+                value: len as u64,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The history ring: the newest `cap` accepted samples. It grows to `cap` as samples come
+/// (never beyond), then overwrites the oldest in place, so a full ring allocates nothing.
+#[derive(Debug, Clone, Default)]
+struct History {
+    cap: usize,
+    /// Index of the oldest sample once the ring is full.
+    head: usize,
+    buf: Vec<Sample>,
+}
+
+impl History {
+    fn new(cap: usize) -> History {
+        History {
+            cap,
+            head: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Keep `s`; true if the oldest sample was dropped to make room. `cap` must be > 0.
+    #[inline]
+    fn push(&mut self, s: Sample) -> bool {
+        if self.buf.len() < self.cap {
+            if self.buf.len() == self.buf.capacity() {
+                // Grow geometrically but never past the cap.
+                let grow = self.buf.len().max(64).min(self.cap - self.buf.len());
+                self.buf.reserve_exact(grow);
+            }
+            self.buf.push(s);
+            false
+        } else {
+            self.buf[self.head] = s;
+            self.head = (self.head + 1) % self.cap;
+            true
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Oldest first.
+    fn iter(&self) -> impl Iterator<Item = Sample> + '_ {
+        let (newer, older) = self.buf.split_at(self.head);
+        older.iter().chain(newer).copied()
+    }
+
+    fn to_batch(&self) -> SampleBatch {
+        let mut out = SampleBatch::with_capacity(self.buf.len());
+        for s in self.iter() {
+            out.push_sample(s);
+        }
+        out
     }
 }
 
@@ -324,9 +481,7 @@ impl TwinBuilder {
 
     /// Validate and build the twin.
     pub fn build(self) -> Result<Twin> {
-        if self.limits.max_pending_insights == 0 || self.limits.max_audit_entries == 0 {
-            return Err(Error::InvalidInput("twin limits must be at least 1".into()));
-        }
+        self.limits.validate()?;
         let mut names: Vec<&str> = self.engines.iter().map(|e| e.name()).collect();
         names.extend(self.rules.iter().map(|r| r.name()));
         names.sort_unstable();
@@ -344,6 +499,7 @@ impl TwinBuilder {
             model: self.model,
             engines: self.engines,
             rules: self.rules,
+            history: History::new(self.limits.max_history_samples),
             limits: self.limits,
             ingest: IngestCounters::default(),
             commands: CommandCounters::default(),
@@ -406,6 +562,16 @@ impl TwinBuilder {
         twin.insights = snapshot.insights.into();
         twin.audit = snapshot.audit.into();
         twin.outbox = snapshot.outbox;
+        // The restoring twin's bound rules: keep the newest samples that fit.
+        let cap = twin.limits.max_history_samples;
+        if cap > 0 {
+            let saved = snapshot.history.as_ref();
+            let skip = saved.len().saturating_sub(cap);
+            for s in saved.iter().skip(skip) {
+                twin.history.push(s);
+            }
+            twin.ingest.history_dropped += skip as u64;
+        }
         Ok(twin)
     }
 }
@@ -435,6 +601,7 @@ pub struct Twin {
     engines: Vec<Box<dyn AnalyticsEngine>>,
     rules: Vec<Box<dyn DecisionRule>>,
     limits: TwinLimits,
+    history: History,
     ingest: IngestCounters,
     commands: CommandCounters,
     latest: Option<i64>,
@@ -512,6 +679,43 @@ impl Twin {
         self.engines.iter().map(|e| e.name()).collect()
     }
 
+    /// The twin's bounds.
+    ///
+    /// ```
+    /// let twin = twin::Twin::builder(twin::entity::ConveyorDrive::standard_schema()).build()?;
+    /// assert_eq!(twin.limits().max_history_samples, 0);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn limits(&self) -> &TwinLimits {
+        &self.limits
+    }
+
+    /// The recent accepted samples, oldest first in order of acceptance (within a batch,
+    /// batch order): at most [`TwinLimits::max_history_samples`] of them, empty when the
+    /// twin keeps no history. A copy, columnar, ready for
+    /// [`crate::export::history_batch`] or a replay connection.
+    ///
+    /// ```
+    /// use twin::{BatchRef, Twin, TwinLimits};
+    /// let limits = TwinLimits { max_history_samples: 2, ..TwinLimits::default() };
+    /// let mut twin = Twin::builder(twin::entity::ConveyorDrive::standard_schema())
+    ///     .limits(limits)
+    ///     .build()?;
+    /// twin.ingest_batch(BatchRef::new(&[10, 20, 30], &[1, 1, 1], &[0.1, 0.2, 0.3])?);
+    /// let h = twin.history();
+    /// assert_eq!((h.as_ref().times(), h.as_ref().values()), (&[20, 30][..], &[0.2, 0.3][..]));
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn history(&self) -> SampleBatch {
+        self.history.to_batch()
+    }
+
+    /// Number of samples in the history ring (at most
+    /// [`TwinLimits::max_history_samples`]).
+    pub fn history_len(&self) -> usize {
+        self.history.len()
+    }
+
     /// Running totals of ingested samples.
     pub fn ingest_counters(&self) -> IngestCounters {
         self.ingest
@@ -576,6 +780,10 @@ impl Twin {
                 time: s.time.0,
                 last: self.state.last_time_raw(i),
             },
+            ErrorKind::LimitExceeded => match self.limits.check_batch(1) {
+                Err(e) => e,
+                Ok(()) => Error::InvalidInput("sample refused: limit_exceeded".into()),
+            },
             other => Error::InvalidInput(format!("sample refused: {other}")),
         }
     }
@@ -584,13 +792,30 @@ impl Twin {
     /// lists every refusal with its index and reason, and `accepted + rejected` always
     /// equals the batch length. Accepted samples then go to the model, the engines and the
     /// rules; any commands the rules request are validated and queued for sending.
+    ///
+    /// A batch longer than [`TwinLimits::max_batch_samples`] is refused whole: every
+    /// sample is a rejection of kind [`ErrorKind::LimitExceeded`] (counted in
+    /// [`IngestCounters::limit_exceeded`]) and nothing reaches the state;
+    /// [`TwinLimits::check_batch`] gives the error that explains it.
     pub fn ingest_batch(&mut self, batch: BatchRef<'_>) -> IngestReport {
         let (times, signals, values) = (batch.times(), batch.signals(), batch.values());
         let n = times.len();
+        let mut report = IngestReport::default();
+        if n > self.limits.max_batch_samples {
+            self.ingest.received += n as u64;
+            self.ingest.limit_exceeded += n as u64;
+            report.rejections = (0..n)
+                .map(|index| Rejection {
+                    index,
+                    kind: ErrorKind::LimitExceeded,
+                })
+                .collect();
+            return report;
+        }
         let lo = self.schema.lower_bounds();
         let hi = self.schema.upper_bounds();
         let nsig = lo.len();
-        let mut report = IngestReport::default();
+        let keep_history = self.history.cap > 0;
         let mut latest = self.latest.unwrap_or(i64::MIN);
         for k in 0..n {
             let (t, v) = (times[k], values[k]);
@@ -606,6 +831,13 @@ impl Twin {
                 if t > last {
                     self.state.report(i, t, v);
                     latest = latest.max(t);
+                    if keep_history
+                        && self
+                            .history
+                            .push(Sample::new(Timestamp(t), SignalId(signals[k]), v))
+                    {
+                        self.ingest.history_dropped += 1;
+                    }
                     continue;
                 } else if t < last {
                     ErrorKind::OutOfOrder
@@ -964,6 +1196,7 @@ impl Twin {
             insights: self.insights.iter().copied().collect(),
             audit: self.audit.iter().cloned().collect(),
             outbox: self.outbox.clone(),
+            history: self.history.to_batch(),
         })
     }
 }
@@ -992,6 +1225,7 @@ mod tests {
         let limits = TwinLimits {
             max_pending_insights: 4,
             max_audit_entries: 2,
+            ..TwinLimits::default()
         };
         let mut twin = Twin::builder(schema)
             .engine(monitor)
@@ -1026,5 +1260,175 @@ mod tests {
             ..TwinLimits::default()
         };
         assert!(Twin::builder(schema).limits(zero).build().is_err());
+    }
+
+    fn limited(limits: TwinLimits) -> Twin {
+        Twin::builder(crate::entity::ConveyorDrive::standard_schema())
+            .limits(limits)
+            .build()
+            .expect("twin")
+    }
+
+    /// `n` samples of signal 0 at times 0..n with values 0.001 * time.
+    fn ramp(from: i64, n: usize) -> (Vec<i64>, Vec<u32>, Vec<f64>) {
+        let t: Vec<i64> = (from..from + n as i64).collect();
+        let v = t.iter().map(|&t| 0.001 * t as f64).collect();
+        (t, vec![0; n], v)
+    }
+
+    #[test]
+    fn batches_at_and_below_the_cap_pass_and_above_it_are_refused_whole() {
+        let mut twin = limited(TwinLimits {
+            max_batch_samples: 8,
+            ..TwinLimits::default()
+        });
+        let (t, s, v) = ramp(0, 7);
+        let r = twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        assert_eq!((r.accepted, r.rejected()), (7, 0));
+        let (t, s, v) = ramp(7, 8);
+        let r = twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        assert_eq!((r.accepted, r.rejected()), (8, 0));
+        let (t, s, v) = ramp(15, 9);
+        let r = twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        assert_eq!((r.accepted, r.rejected()), (0, 9));
+        assert!(r
+            .rejections
+            .iter()
+            .enumerate()
+            .all(|(i, x)| x.index == i && x.kind == ErrorKind::LimitExceeded));
+        // Nothing of the refused batch reached the state.
+        assert_eq!(twin.state().reported(SignalId(0)), Some(0.001 * 14.0));
+        assert_eq!(twin.now(), Some(Timestamp(14)));
+        let c = twin.ingest_counters();
+        assert_eq!((c.received, c.accepted, c.limit_exceeded), (24, 15, 9));
+        assert_eq!(c.accepted + c.rejected(), c.received);
+        let e = twin.limits().check_batch(9).expect_err("over");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+        assert_eq!(
+            e.to_string(),
+            "limit exceeded: max_batch_samples is 8, got 9"
+        );
+    }
+
+    #[test]
+    fn the_history_ring_keeps_the_newest_samples_in_arrival_order() {
+        let mut twin = limited(TwinLimits {
+            max_history_samples: 5,
+            ..TwinLimits::default()
+        });
+        // Below the cap: everything kept, nothing dropped.
+        let (t, s, v) = ramp(0, 4);
+        twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        assert_eq!(twin.history().as_ref().times(), &[0, 1, 2, 3]);
+        assert_eq!(twin.ingest_counters().history_dropped, 0);
+        // At the cap.
+        twin.ingest(Sample::new(Timestamp(4), SignalId(1), 0.5))
+            .expect("sample");
+        assert_eq!(twin.history_len(), 5);
+        assert_eq!(twin.ingest_counters().history_dropped, 0);
+        // Above: refused samples never enter; accepted ones push the oldest out.
+        let r = twin.ingest_batch(
+            BatchRef::new(&[5, 3, 6, 7], &[0, 0, 1, 0], &[0.005, 9.0, 0.6, 0.007]).expect("batch"),
+        );
+        assert_eq!((r.accepted, r.rejected()), (3, 1));
+        let h = twin.history();
+        assert_eq!(h.as_ref().times(), &[3, 4, 5, 6, 7]);
+        assert_eq!(h.as_ref().signals(), &[0, 1, 0, 1, 0]);
+        assert_eq!(h.as_ref().values(), &[0.003, 0.5, 0.005, 0.6, 0.007]);
+        assert_eq!(twin.ingest_counters().history_dropped, 3);
+        // A long run: the ring never holds more than its cap, the count reconciles.
+        let (t, s, v) = ramp(100, 1000);
+        twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        assert_eq!(
+            twin.history().as_ref().times(),
+            &[1095, 1096, 1097, 1098, 1099]
+        );
+        let c = twin.ingest_counters();
+        assert_eq!(c.history_dropped + twin.history_len() as u64, c.accepted);
+        assert!(twin.history.buf.capacity() <= 5);
+    }
+
+    #[test]
+    fn no_history_by_default() {
+        let mut twin = limited(TwinLimits::default());
+        let (t, s, v) = ramp(0, 100);
+        twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        assert!(twin.history().is_empty());
+        assert_eq!(twin.ingest_counters().history_dropped, 0);
+        let json = twin.snapshot().expect("snap").to_json().expect("json");
+        assert!(!json.contains("\"history\""), "{json}");
+    }
+
+    #[test]
+    fn the_history_survives_a_snapshot_and_a_smaller_ring_keeps_the_newest() {
+        let limits = TwinLimits {
+            max_history_samples: 6,
+            ..TwinLimits::default()
+        };
+        let mut twin = limited(limits);
+        let (t, s, v) = ramp(0, 10);
+        twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        let json = twin.snapshot().expect("snap").to_json().expect("json");
+        let snap = TwinSnapshot::from_json(&json).expect("read");
+        let builder = || Twin::builder(crate::entity::ConveyorDrive::standard_schema());
+        let same = builder()
+            .limits(limits)
+            .restore(snap.clone())
+            .expect("restore");
+        assert_eq!(same.history(), twin.history());
+        assert_eq!(same.ingest_counters(), twin.ingest_counters());
+        let smaller = builder()
+            .limits(TwinLimits {
+                max_history_samples: 2,
+                ..limits
+            })
+            .restore(snap.clone())
+            .expect("restore");
+        assert_eq!(smaller.history().as_ref().times(), &[8, 9]);
+        assert_eq!(smaller.ingest_counters().history_dropped, 4 + 4);
+        let none = builder().restore(snap).expect("restore");
+        assert!(none.history().is_empty());
+        // Carries on: the restored ring keeps rolling.
+        let mut same = same;
+        same.ingest(Sample::new(Timestamp(10), SignalId(0), 0.01))
+            .expect("sample");
+        assert_eq!(same.history().as_ref().times(), &[5, 6, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn a_snapshot_without_history_still_loads() {
+        let mut twin = limited(TwinLimits::default());
+        let (t, s, v) = ramp(0, 3);
+        twin.ingest_batch(BatchRef::new(&t, &s, &v).expect("batch"));
+        let json = twin.snapshot().expect("snap").to_json().expect("json");
+        // Written by a twin with no history: what older versions wrote, and loads into a
+        // twin that keeps history, empty.
+        let restored = Twin::builder(crate::entity::ConveyorDrive::standard_schema())
+            .limits(TwinLimits {
+                max_history_samples: 4,
+                ..TwinLimits::default()
+            })
+            .restore(TwinSnapshot::from_json(&json).expect("read"))
+            .expect("restore");
+        assert!(restored.history().is_empty());
+        // Limits saved before the new fields existed read with their defaults.
+        let old: TwinLimits =
+            serde_json::from_str(r#"{"max_pending_insights": 5, "max_audit_entries": 6}"#)
+                .expect("limits");
+        assert_eq!(old.max_history_samples, 0);
+        assert_eq!(old.max_batch_samples, DEFAULT_MAX_BATCH_SAMPLES);
+    }
+
+    #[test]
+    fn zero_batch_cap_is_refused() {
+        let e = Twin::builder(crate::entity::ConveyorDrive::standard_schema())
+            .limits(TwinLimits {
+                max_batch_samples: 0,
+                ..TwinLimits::default()
+            })
+            .build()
+            .expect_err("zero");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("max_batch_samples"), "{e}");
     }
 }

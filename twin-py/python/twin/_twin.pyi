@@ -71,6 +71,8 @@ class SerializationError(TwinError, ValueError):
 class UnknownTwinError(TwinError, ValueError):
     """A twin id is not in the fleet."""
 
+class LimitExceededError(TwinError, ValueError):
+    """A configured resource limit (history length, schema size, batch size, number of twins) would be exceeded."""
 class CancelledError(TwinError):
     """A long run was cancelled before it finished (from Python, Ctrl-C raises KeyboardInterrupt instead)."""
 
@@ -253,9 +255,25 @@ _FloatArrayLike = Union[npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[An
 class Twin:
     """A digital twin of one asset. Times are integer nanoseconds; methods are thread-safe."""
 
-    def __new__(cls, schema: Schema, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Self: ...
+    def __new__(
+        cls,
+        schema: Schema,
+        monitor: _MonitorArg = True,
+        model: Optional[_Model] = None,
+        limits: Optional[dict[str, int]] = None,
+    ) -> Self: ...
     @staticmethod
-    def from_snapshot(json: str, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Twin: ...
+    def from_snapshot(
+        json: str,
+        monitor: _MonitorArg = True,
+        model: Optional[_Model] = None,
+        limits: Optional[dict[str, int]] = None,
+    ) -> Twin: ...
+    @property
+    def limits(self) -> dict[str, int]:
+        """The twin's bounds: max_pending_insights, max_audit_entries, max_history_samples, max_batch_samples."""
+    def history(self) -> dict[str, np.ndarray]:
+        """The recent accepted samples, oldest first: time (int64), signal (uint32), value (float64)."""
     def what_if(self, scenario: _ScenarioArg, *, progress: _ProgressArg = None) -> WhatIfResult:
         """Run the twin's model forward from its current estimate; the twin is untouched."""
     # ---- pandas tables (pandas is optional; ImportError without it) ----

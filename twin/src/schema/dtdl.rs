@@ -20,7 +20,7 @@
 
 use serde_json::Value;
 
-use super::{CommandSpec, Schema, SignalSpec};
+use super::{CommandSpec, Schema, SchemaLimits, SignalSpec};
 use crate::error::{Error, Result};
 
 /// How strictly to import.
@@ -28,6 +28,9 @@ use crate::error::{Error, Result};
 pub struct DtdlOptions {
     /// List unsupported elements in [`DtdlImport::skipped`] instead of failing.
     pub skip_unsupported: bool,
+    /// Size caps on the document and the schema it makes (default
+    /// [`SchemaLimits::default`]); exceeding one is [`Error::LimitExceeded`].
+    pub limits: SchemaLimits,
 }
 
 /// A relationship declared by the interface.
@@ -255,6 +258,7 @@ impl<'a> Builder<'a> {
 /// # Ok::<(), twin::Error>(())
 /// ```
 pub fn import(json: &str, opts: DtdlOptions) -> Result<DtdlImport> {
+    opts.limits.check_json_len(json.len())?;
     let doc: Value = serde_json::from_str(json).map_err(|e| err(format!("malformed JSON: {e}")))?;
     let all: Vec<Value> = match doc {
         Value::Array(a) => a,
@@ -298,7 +302,7 @@ pub fn import(json: &str, opts: DtdlOptions) -> Result<DtdlImport> {
         depth: 0,
     };
     b.interface(root, "")?;
-    let mut sb = Schema::builder(name);
+    let mut sb = Schema::builder(name).limits(opts.limits);
     for s in b.telemetry {
         sb = sb.telemetry(s);
     }
@@ -399,6 +403,7 @@ mod tests {
             doc,
             DtdlOptions {
                 skip_unsupported: true,
+                ..Default::default()
             },
         )
         .expect("lenient");
@@ -425,5 +430,66 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Schema);
             assert!(e.to_string().contains(needle), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn imports_go_through_the_schema_size_caps() {
+        // THERMOSTAT makes 6 signals and 3 commands.
+        let with = |limits: SchemaLimits| {
+            import(
+                THERMOSTAT,
+                DtdlOptions {
+                    limits,
+                    ..Default::default()
+                },
+            )
+        };
+        let d = SchemaLimits::default();
+        with(SchemaLimits {
+            max_signals: 6,
+            max_commands: 3,
+            ..d
+        })
+        .expect("at");
+        let e = with(SchemaLimits {
+            max_signals: 5,
+            ..d
+        })
+        .expect_err("signals");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+        assert_eq!(e.to_string(), "limit exceeded: max_signals is 5, got 6");
+        let e = with(SchemaLimits {
+            max_commands: 2,
+            ..d
+        })
+        .expect_err("commands");
+        assert_eq!(e.to_string(), "limit exceeded: max_commands is 2, got 3");
+        // "thermostat1/targetTemperature" is 29 bytes.
+        with(SchemaLimits {
+            max_name_bytes: 29,
+            ..d
+        })
+        .expect("at");
+        let e = with(SchemaLimits {
+            max_name_bytes: 28,
+            ..d
+        })
+        .expect_err("name");
+        assert_eq!(
+            e.to_string(),
+            "limit exceeded: max_name_bytes is 28, got 29"
+        );
+        let n = THERMOSTAT.len();
+        with(SchemaLimits {
+            max_json_bytes: n,
+            ..d
+        })
+        .expect("at");
+        let e = with(SchemaLimits {
+            max_json_bytes: n - 1,
+            ..d
+        })
+        .expect_err("bytes");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded);
     }
 }

@@ -202,6 +202,116 @@ struct SchemaDoc {
     commands: Vec<CommandSpec>,
 }
 
+/// Caps on the size of a schema, checked by [`Schema::from_json_with_limits`],
+/// [`SchemaBuilder::build`] and the DTDL and WoT importers; exceeding one is
+/// [`Error::LimitExceeded`] naming the cap and the value.
+///
+/// The defaults ([`SchemaLimits::default`]) are 65 536 signals (telemetry and properties
+/// together), 4 096 commands, 16 MiB of JSON and names of at most 256 bytes (the schema's,
+/// each signal's and each command's name).
+///
+/// ```
+/// use twin::schema::SchemaLimits;
+/// use twin::{ErrorKind, Schema, SignalSpec};
+/// let small = SchemaLimits { max_signals: 1, ..SchemaLimits::default() };
+/// let e = Schema::builder("m")
+///     .telemetry(SignalSpec::new("a", ""))
+///     .telemetry(SignalSpec::new("b", ""))
+///     .limits(small)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+/// assert_eq!(e.to_string(), "limit exceeded: max_signals is 1, got 2");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaLimits {
+    /// Most signals: telemetry and properties together (default 65 536).
+    pub max_signals: usize,
+    /// Most commands (default 4 096).
+    pub max_commands: usize,
+    /// Most bytes of schema JSON read by [`Schema::from_json_with_limits`] and the
+    /// importers (default 16 MiB).
+    pub max_json_bytes: usize,
+    /// Longest name, in bytes (UTF-8), of the schema, a signal or a command (default 256).
+    pub max_name_bytes: usize,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        SchemaLimits {
+            max_signals: 65_536,
+            max_commands: 4_096,
+            max_json_bytes: 16 << 20,
+            max_name_bytes: 256,
+        }
+    }
+}
+
+impl SchemaLimits {
+    fn exceeded(limit: &str, max: usize, value: usize) -> Error {
+        Error::LimitExceeded {
+            limit: limit.into(),
+            max: max as u64,
+            value: value as u64,
+        }
+    }
+
+    /// [`Error::LimitExceeded`] naming `max_json_bytes` if a document of `len` bytes is
+    /// longer than allowed.
+    ///
+    /// ```
+    /// let limits = twin::schema::SchemaLimits { max_json_bytes: 10, ..Default::default() };
+    /// assert!(limits.check_json_len(10).is_ok());
+    /// assert_eq!(limits.check_json_len(11).unwrap_err().kind(), twin::ErrorKind::LimitExceeded);
+    /// ```
+    pub fn check_json_len(&self, len: usize) -> Result<()> {
+        if len > self.max_json_bytes {
+            return Err(Self::exceeded("max_json_bytes", self.max_json_bytes, len));
+        }
+        Ok(())
+    }
+
+    fn check_name(&self, name: &str) -> Result<()> {
+        if name.len() > self.max_name_bytes {
+            return Err(Self::exceeded(
+                "max_name_bytes",
+                self.max_name_bytes,
+                name.len(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts and name lengths of a schema's parts.
+    fn check_parts(
+        &self,
+        name: &str,
+        telemetry: &[SignalSpec],
+        properties: &[SignalSpec],
+        commands: &[CommandSpec],
+    ) -> Result<()> {
+        let n = telemetry.len() + properties.len();
+        if n > self.max_signals {
+            return Err(Self::exceeded("max_signals", self.max_signals, n));
+        }
+        if commands.len() > self.max_commands {
+            return Err(Self::exceeded(
+                "max_commands",
+                self.max_commands,
+                commands.len(),
+            ));
+        }
+        self.check_name(name)?;
+        for s in telemetry.iter().chain(properties) {
+            self.check_name(&s.name)?;
+        }
+        for c in commands {
+            self.check_name(&c.name)?;
+        }
+        Ok(())
+    }
+}
+
 /// A validated twin schema with names resolved to dense ids.
 ///
 /// ```
@@ -234,7 +344,7 @@ pub struct Schema {
 impl TryFrom<SchemaDoc> for Schema {
     type Error = Error;
     fn try_from(doc: SchemaDoc) -> Result<Self> {
-        Schema::from_parts(doc.name, doc.telemetry, doc.properties, doc.commands)
+        Schema::from_doc(doc, &SchemaLimits::default())
     }
 }
 
@@ -266,6 +376,7 @@ impl Schema {
                 properties: Vec::new(),
                 commands: Vec::new(),
             },
+            limits: SchemaLimits::default(),
         }
     }
 
@@ -285,9 +396,31 @@ impl Schema {
     /// # Ok::<(), twin::Error>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
+        Schema::from_json_with_limits(json, &SchemaLimits::default())
+    }
+
+    /// [`Schema::from_json`] with caps on its size: a document longer than
+    /// `max_json_bytes` is refused before it is parsed, and one with too many signals or
+    /// commands, or too long a name, after; both [`Error::LimitExceeded`].
+    ///
+    /// ```
+    /// use twin::schema::SchemaLimits;
+    /// let json = r#"{"name": "fan", "telemetry": [{"name": "rpm"}]}"#;
+    /// let tight = SchemaLimits { max_name_bytes: 2, ..SchemaLimits::default() };
+    /// let e = twin::Schema::from_json_with_limits(json, &tight).unwrap_err();
+    /// assert_eq!(e.to_string(), "limit exceeded: max_name_bytes is 2, got 3");
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn from_json_with_limits(json: &str, limits: &SchemaLimits) -> Result<Self> {
+        limits.check_json_len(json.len())?;
         let doc: SchemaDoc = serde_json::from_str(json)
             .map_err(|e| Error::Schema(format!("malformed schema JSON: {e}")))?;
-        Schema::try_from(doc)
+        Schema::from_doc(doc, limits)
+    }
+
+    fn from_doc(doc: SchemaDoc, limits: &SchemaLimits) -> Result<Self> {
+        limits.check_parts(&doc.name, &doc.telemetry, &doc.properties, &doc.commands)?;
+        Schema::from_parts(doc.name, doc.telemetry, doc.properties, doc.commands)
     }
 
     /// The schema as pretty JSON (which [`Schema::from_json`] reads back).
@@ -509,6 +642,7 @@ impl Schema {
 #[derive(Debug, Clone)]
 pub struct SchemaBuilder {
     doc: SchemaDoc,
+    limits: SchemaLimits,
 }
 
 impl SchemaBuilder {
@@ -550,9 +684,27 @@ impl SchemaBuilder {
         self
     }
 
+    /// Check the schema against these size caps when it is built (default
+    /// [`SchemaLimits::default`]).
+    ///
+    /// ```
+    /// use twin::schema::SchemaLimits;
+    /// let limits = SchemaLimits { max_commands: 0, ..SchemaLimits::default() };
+    /// let e = twin::Schema::builder("m")
+    ///     .command(twin::CommandSpec::new("open", "%", 0.0, 100.0))
+    ///     .limits(limits)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(e.kind(), twin::ErrorKind::LimitExceeded);
+    /// ```
+    pub fn limits(mut self, limits: SchemaLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Validate and resolve the schema.
     pub fn build(self) -> Result<Schema> {
-        Schema::try_from(self.doc)
+        Schema::from_doc(self.doc, &self.limits)
     }
 }
 
@@ -598,5 +750,123 @@ mod tests {
             assert_eq!(e.kind(), crate::ErrorKind::Schema, "{json}");
             assert!(e.to_string().contains(needle), "{json}: {e}");
         }
+    }
+
+    fn doc(signals: usize, commands: usize, name_len: usize) -> String {
+        let name = "n".repeat(name_len);
+        let telemetry: Vec<String> = (0..signals)
+            .map(|i| format!(r#"{{"name": "{name}{i}"}}"#))
+            .collect();
+        let cmds: Vec<String> = (0..commands)
+            .map(|i| format!(r#"{{"name": "c{i}", "min": 0, "max": 1}}"#))
+            .collect();
+        format!(
+            r#"{{"name": "m", "telemetry": [{}], "commands": [{}]}}"#,
+            telemetry.join(","),
+            cmds.join(",")
+        )
+    }
+
+    fn exceeded(e: Error, limit: &str, max: u64, value: u64) {
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        match e {
+            Error::LimitExceeded {
+                limit: l,
+                max: m,
+                value: v,
+            } => assert_eq!((l.as_str(), m, v), (limit, max, value)),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn schema_size_caps_at_below_and_above() {
+        let limits = SchemaLimits {
+            max_signals: 4,
+            max_commands: 2,
+            max_json_bytes: 10_000,
+            max_name_bytes: 6,
+        };
+        let read = |json: &str| Schema::from_json_with_limits(json, &limits);
+        // Signals (names "n0".. are 2 bytes): 3 and 4 pass, 5 is refused.
+        assert_eq!(read(&doc(3, 0, 1)).expect("below").signal_count(), 3);
+        assert_eq!(read(&doc(4, 0, 1)).expect("at").signal_count(), 4);
+        exceeded(read(&doc(5, 0, 1)).expect_err("above"), "max_signals", 4, 5);
+        // Commands.
+        assert_eq!(read(&doc(1, 2, 1)).expect("at").commands().len(), 2);
+        exceeded(
+            read(&doc(1, 3, 1)).expect_err("above"),
+            "max_commands",
+            2,
+            3,
+        );
+        // Names: "nnnn0" is 5 bytes, "nnnnn0" 6, "nnnnnn0" 7.
+        read(&doc(1, 0, 4)).expect("below");
+        read(&doc(1, 0, 5)).expect("at");
+        exceeded(
+            read(&doc(1, 0, 6)).expect_err("above"),
+            "max_name_bytes",
+            6,
+            7,
+        );
+        // Bytes: refused before parsing, so even malformed text over the cap says so.
+        let json = doc(1, 0, 1);
+        let n = json.len();
+        let bytes = |max: usize| SchemaLimits {
+            max_json_bytes: max,
+            ..limits
+        };
+        Schema::from_json_with_limits(&json, &bytes(n)).expect("at");
+        exceeded(
+            Schema::from_json_with_limits(&json, &bytes(n - 1)).expect_err("above"),
+            "max_json_bytes",
+            n as u64 - 1,
+            n as u64,
+        );
+        exceeded(
+            Schema::from_json_with_limits("x".repeat(20).as_str(), &bytes(10)).expect_err("above"),
+            "max_json_bytes",
+            10,
+            20,
+        );
+        // The builder applies the same caps, the schema's own name included.
+        let b = |name: &str, k: usize| {
+            (0..k).fold(Schema::builder(name).limits(limits), |b, i| {
+                b.property(SignalSpec::new(format!("p{i}"), ""))
+            })
+        };
+        assert_eq!(b("m", 4).build().expect("at").signal_count(), 4);
+        exceeded(b("m", 5).build().expect_err("above"), "max_signals", 4, 5);
+        exceeded(
+            b("machine", 1).build().expect_err("long name"),
+            "max_name_bytes",
+            6,
+            7,
+        );
+    }
+
+    #[test]
+    fn default_caps_admit_the_built_in_schemas_and_refuse_a_huge_one() {
+        let d = SchemaLimits::default();
+        assert_eq!(
+            (
+                d.max_signals,
+                d.max_commands,
+                d.max_json_bytes,
+                d.max_name_bytes
+            ),
+            (65_536, 4_096, 16 << 20, 256)
+        );
+        let conveyor = crate::entity::ConveyorDrive::standard_schema();
+        Schema::from_json(&conveyor.to_json()).expect("conveyor");
+        let e = Schema::from_json(&doc(65_537, 0, 1)).expect_err("too many");
+        exceeded(e, "max_signals", 65_536, 65_537);
+        let long = format!(r#"{{"name": "{}"}}"#, "x".repeat(257));
+        exceeded(
+            Schema::from_json(&long).expect_err("long"),
+            "max_name_bytes",
+            256,
+            257,
+        );
     }
 }

@@ -15,7 +15,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{CommandSpec, Schema, SignalSpec};
+use super::{CommandSpec, Schema, SchemaLimits, SignalSpec};
 use crate::error::{Error, Result};
 
 /// How strictly to import.
@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 pub struct WotOptions {
     /// List unsupported affordances in [`WotImport::skipped`] instead of failing.
     pub skip_unsupported: bool,
+    /// Size caps on the document and the schema it makes (default
+    /// [`SchemaLimits::default`]); exceeding one is [`Error::LimitExceeded`].
+    pub limits: SchemaLimits,
 }
 
 /// What an import produced.
@@ -91,6 +94,7 @@ fn affordances<'a>(td: &'a Value, key: &str) -> Result<Option<&'a Map<String, Va
 /// # Ok::<(), twin::Error>(())
 /// ```
 pub fn import(json: &str, opts: WotOptions) -> Result<WotImport> {
+    opts.limits.check_json_len(json.len())?;
     let td: Value = serde_json::from_str(json).map_err(|e| err(format!("malformed JSON: {e}")))?;
     if !td.is_object() {
         return Err(err("a Thing Description is a JSON object"));
@@ -124,7 +128,7 @@ pub fn import(json: &str, opts: WotOptions) -> Result<WotImport> {
             None => s,
         }
     };
-    let mut b = Schema::builder(title);
+    let mut b = Schema::builder(title).limits(opts.limits);
     if let Some(props) = affordances(&td, "properties")? {
         for (name, p) in props {
             match numeric(name, p) {
@@ -211,6 +215,7 @@ mod tests {
             td,
             WotOptions {
                 skip_unsupported: true,
+                ..Default::default()
             },
         )
         .expect("lenient");
@@ -238,5 +243,53 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Schema, "{bad}");
             assert!(e.to_string().contains(needle), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn imports_go_through_the_schema_size_caps() {
+        let td = r#"{"@context": "https://www.w3.org/2022/wot/td/v1.1", "title": "Lamp",
+          "properties": {"brightness": {"type": "number"}, "on": {"type": "boolean"}},
+          "actions": {"toggle": {}}}"#;
+        let with = |limits: SchemaLimits| {
+            import(
+                td,
+                WotOptions {
+                    limits,
+                    ..Default::default()
+                },
+            )
+        };
+        let d = SchemaLimits::default();
+        with(SchemaLimits {
+            max_signals: 2,
+            max_commands: 1,
+            max_name_bytes: 10,
+            ..d
+        })
+        .expect("at");
+        let e = with(SchemaLimits {
+            max_signals: 1,
+            ..d
+        })
+        .expect_err("signals");
+        assert_eq!(e.to_string(), "limit exceeded: max_signals is 1, got 2");
+        let e = with(SchemaLimits {
+            max_commands: 0,
+            ..d
+        })
+        .expect_err("commands");
+        assert_eq!(e.to_string(), "limit exceeded: max_commands is 0, got 1");
+        let e = with(SchemaLimits {
+            max_name_bytes: 9,
+            ..d
+        })
+        .expect_err("name");
+        assert_eq!(e.to_string(), "limit exceeded: max_name_bytes is 9, got 10");
+        let e = with(SchemaLimits {
+            max_json_bytes: td.len() - 1,
+            ..d
+        })
+        .expect_err("bytes");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded);
     }
 }
