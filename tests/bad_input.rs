@@ -547,6 +547,16 @@ mod matrix {
         }
     }
 
+    /// The expected kind on one surface: the cell's first word, unless a `surface:kind`
+    /// word overrides it.
+    fn expected_on(cell: &str, surface: char) -> &str {
+        let mut words = cell.split(' ');
+        let first = words.next().unwrap_or("");
+        words
+            .find_map(|w| w.strip_prefix(surface).and_then(|r| r.strip_prefix(':')))
+            .unwrap_or(first)
+    }
+
     #[test]
     fn bad_input_matrix_rust() {
         let (schema_json, rows) = load();
