@@ -45,6 +45,8 @@ if ! ASAN_OPTIONS="detect_leaks=1" "$tmp/probe" >"$tmp/probe.log" 2>&1; then
     asan_options="detect_leaks=0:halt_on_error=1"
 fi
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# tests/c/test_bad_input.c reads the bad-input matrix at run time.
+export TWIN_BAD_INPUT_TSV="$PWD/tests/bad_input.tsv"
 
 have_valgrind=0
 if command -v valgrind >/dev/null 2>&1; then

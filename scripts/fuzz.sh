@@ -3,6 +3,8 @@
 # committed seed corpus (fuzz/corpus/<target>, copied to a scratch directory so the
 # checkout is not modified). Exits non-zero on any crash, panic, hang, or an input that
 # allocates beyond the RSS limit; the failing input is left in fuzz/artifacts/<target>/.
+# Targets: schema_json, documents, codecs, and c_api (sequences of C API calls on a pool of
+# handles; it links twin-ffi's source as the rlib fuzz/ffi, see fuzz/ffi/Cargo.toml).
 #
 #   bash scripts/fuzz.sh            # 5,000 executions per target (what the test command runs)
 #   bash scripts/fuzz.sh 2000000    # a longer run

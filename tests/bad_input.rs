@@ -294,3 +294,310 @@ fn optimistic_concurrency_on_desired_state() {
     assert_eq!(delta.len(), 1);
     assert_eq!((delta[0].desired, delta[0].reported), (1.2, None));
 }
+
+/// Regression (found by fuzz/fuzz_targets/c_api.rs): huge but finite values used to
+/// overflow a drift detector's warm-up statistics to infinity; the detector then saved a
+/// document (`"m2": null`) that it could not load back. Every detector must stay finite,
+/// keep working and round-trip through its saved JSON whatever finite values it sees.
+#[test]
+fn huge_finite_values_keep_every_detector_saveable() {
+    use twin::analytics::detect::{
+        Cusum, Ensemble, EwmaDetector, HalfSpaceTrees, PageHinkley, Persist, RobustZScore,
+        StreamingDetector,
+    };
+    fn feed<D: StreamingDetector + Persist>(mut d: D, name: &str) {
+        // Skipped (beyond 1e100) and learnt (up to 1e100) values, alternating in sign, so the
+        // warm-up completes and the scoring paths see extreme deviations too.
+        let huge = [1e300, -1e100, 1.7e308, 1e100, -9e99, 5.0, -1e200, 1e99];
+        for i in 0..300 {
+            let det = d.update(huge[i % huge.len()] * if i % 3 == 0 { 1.0 } else { -0.5 });
+            assert!(
+                (0.0..=1.0).contains(&det.likelihood),
+                "{name}: likelihood {}",
+                det.likelihood
+            );
+            if i % 10 != 9 {
+                continue;
+            }
+            let json = d.to_json().expect("to_json");
+            let back = D::from_json(&json)
+                .unwrap_or_else(|e| panic!("{name} after {i} values: {e}\n{json}"));
+            assert_eq!(back.to_json().expect("to_json"), json, "{name}");
+        }
+        // Still usable: an ordinary value is scored.
+        let det = d.update(1.0);
+        assert!((0.0..=1.0).contains(&det.likelihood), "{name}");
+    }
+    feed(EwmaDetector::default(), "ewma");
+    feed(RobustZScore::default(), "robust_z");
+    feed(Cusum::default(), "cusum");
+    feed(PageHinkley::default(), "page_hinkley");
+    feed(HalfSpaceTrees::default(), "hst");
+    feed(Ensemble::default(), "ensemble");
+}
+
+/// The bad-input matrix (tests/bad_input.tsv) on the Rust surface; the same table runs
+/// through C (tests/c/test_bad_input.c) and Python (tests/python/test_bad_input.py).
+mod matrix {
+    use twin::analytics::detect::{EwmaDetector, Persist};
+    use twin::fleet::{Fleet, FleetBatchRef};
+    use twin::{BatchRef, ErrorKind, Sample, Schema, SignalId, Timestamp, Twin};
+
+    pub struct Row {
+        pub case: String,
+        pub surfaces: String,
+        pub op: String,
+        pub payload: Vec<u8>,
+        pub expected: String,
+    }
+
+    /// Decode the TSV escapes: \t \n \\ \xNN.
+    fn unescape(s: &str) -> Vec<u8> {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\' && i + 1 < b.len() {
+                match b[i + 1] {
+                    b't' => out.push(b'\t'),
+                    b'n' => out.push(b'\n'),
+                    b'\\' => out.push(b'\\'),
+                    b'x' => {
+                        let hex = std::str::from_utf8(&b[i + 2..i + 4]).expect("hex escape");
+                        out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
+                        i += 2;
+                    }
+                    other => panic!("unknown escape \\{}", other as char),
+                }
+                i += 2;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    pub fn load() -> (String, Vec<Row>) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad_input.tsv");
+        let text = std::fs::read_to_string(path).expect("tests/bad_input.tsv");
+        let mut schema = None;
+        let mut rows = Vec::new();
+        for line in text.lines() {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(s) = line.strip_prefix("@schema\t") {
+                schema = Some(s.to_string());
+                continue;
+            }
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 5, "row {line:?} needs 5 columns");
+            rows.push(Row {
+                case: f[0].into(),
+                surfaces: f[1].into(),
+                op: f[2].into(),
+                payload: unescape(f[3]),
+                expected: f[4].into(),
+            });
+        }
+        (schema.expect("@schema line"), rows)
+    }
+
+    fn num(s: &str) -> f64 {
+        match s {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            _ => s.parse().expect("number"),
+        }
+    }
+
+    /// Apply a restore/model mutation to a saved document.
+    pub fn mutate(doc: &str, m: &str) -> String {
+        let (what, arg) = m.split_once(' ').unwrap_or((m, ""));
+        match what {
+            "truncate" => doc[..arg.parse::<usize>().expect("n")].to_string(),
+            "flip" => {
+                let mut b = doc.as_bytes().to_vec();
+                let back: usize = arg.trim_start_matches('-').parse().expect("n");
+                let i = b.len() - back;
+                b[i] ^= 1;
+                String::from_utf8(b).expect("ascii document")
+            }
+            "version" => {
+                let at = doc.find("\"version\":").expect("version field") + 10;
+                let rest = &doc[at..];
+                let skip = rest.len() - rest.trim_start().len();
+                let digits = rest[skip..].bytes().take_while(u8::is_ascii_digit).count();
+                format!("{}{}{}", &doc[..at + skip], arg, &rest[skip + digits..])
+            }
+            "text" => arg.to_string(),
+            other => panic!("unknown mutation {other}"),
+        }
+    }
+
+    fn primed(schema: &Schema) -> Twin {
+        let mut t = Twin::builder(schema.clone()).build().expect("twin");
+        for (name, v) in [("pressure", 10.0), ("vibration", 1.0)] {
+            let id = schema.signal_id(name).expect("id");
+            t.ingest(Sample::new(Timestamp(1000), id, v))
+                .expect("primer");
+        }
+        t
+    }
+
+    fn sample(schema: &Schema, words: &[&str]) -> Result<Sample, twin::Error> {
+        let id = match words[0].strip_prefix('#') {
+            Some(n) => SignalId(n.parse().expect("id")),
+            None => schema.signal_id(words[0])?,
+        };
+        Ok(Sample::new(
+            Timestamp(words[1].parse().expect("time")),
+            id,
+            num(words[2]),
+        ))
+    }
+
+    /// Run one row; the error kind it gave, and how many samples it refused.
+    fn run(schema: &Schema, twin: &mut Twin, row: &Row) -> (Option<ErrorKind>, u64) {
+        let text = std::str::from_utf8(&row.payload).expect("Rust rows are UTF-8");
+        let words: Vec<&str> = text.split(' ').collect();
+        let kind = |r: Result<(), twin::Error>| r.err().map(|e| e.kind());
+        match row.op.as_str() {
+            "schema" => (kind(Schema::from_json(text).map(drop)), 0),
+            "ingest" => {
+                // A name not in the schema is refused before any sample reaches the twin.
+                match sample(schema, &words) {
+                    Ok(s) => (kind(twin.ingest(s)), 1),
+                    Err(e) => (Some(e.kind()), 0),
+                }
+            }
+            "batch" => {
+                let cols: Vec<&str> = text.split('|').collect();
+                let times: Vec<i64> = cols[0].split(',').map(|x| x.parse().expect("t")).collect();
+                let sigs: Vec<u32> = cols[1].split(',').map(|x| x.parse().expect("s")).collect();
+                let vals: Vec<f64> = cols[2].split(',').map(num).collect();
+                let r = BatchRef::new(&times, &sigs, &vals).map(|b| {
+                    twin.ingest_batch(b);
+                });
+                (kind(r), 0)
+            }
+            "command" => {
+                let steps: Vec<&str> = text.split(';').collect();
+                for (i, step) in steps.iter().enumerate() {
+                    let w: Vec<&str> = step.split(' ').collect();
+                    let r = twin.command(w[0], num(w[1]), Timestamp(w[2].parse().expect("t")));
+                    if i + 1 < steps.len() {
+                        r.unwrap_or_else(|e| panic!("{}: step {i} refused: {e}", row.case));
+                    } else {
+                        return (kind(r.map(drop)), 0);
+                    }
+                }
+                unreachable!("a command row has a step")
+            }
+            "desired" => {
+                let v = twin.state().version();
+                let first = twin.set_desired(words[0], num(words[1]), Timestamp(2000), Some(v));
+                if words[2] == "current" {
+                    return (kind(first.map(drop)), 0);
+                }
+                first.unwrap_or_else(|e| panic!("{}: first write refused: {e}", row.case));
+                let second =
+                    twin.set_desired(words[0], num(words[1]) + 1.0, Timestamp(3000), Some(v));
+                (kind(second.map(drop)), 0)
+            }
+            "restore" => {
+                let doc = twin.snapshot().expect("snapshot").to_json().expect("json");
+                let bad = mutate(&doc, text);
+                let r = twin::TwinSnapshot::from_json(&bad)
+                    .and_then(|s| Twin::builder(schema.clone()).restore(s));
+                (kind(r.map(drop)), 0)
+            }
+            "model" => {
+                let doc = EwmaDetector::default().to_json().expect("json");
+                (
+                    kind(EwmaDetector::from_json(&mutate(&doc, text)).map(drop)),
+                    0,
+                )
+            }
+            "fleet" => {
+                let mut fleet = Fleet::new(1).expect("fleet");
+                fleet.insert(1, primed(schema)).expect("insert");
+                let p = schema.signal_id("pressure").expect("id").0;
+                let ids = [words[0].parse::<u64>().expect("id")];
+                let times = [words[1].parse::<i64>().expect("t")];
+                let report = fleet.ingest_batch(
+                    FleetBatchRef::new(&ids, &times, &[p], &[num(words[2])]).expect("batch"),
+                );
+                assert_eq!(report.accepted + report.rejected(), 1);
+                let k = report.rejections.first().map(|r| r.kind);
+                // The fleet's own twin stays usable.
+                let ok = fleet.ingest_batch(
+                    FleetBatchRef::new(&[1], &[9_000_000_000], &[p], &[42.0]).expect("batch"),
+                );
+                assert_eq!(ok.accepted, 1, "{}: fleet twin unusable", row.case);
+                (k, 0)
+            }
+            "sim" => (
+                kind(twin::sim::Scenario::from_json(text).and_then(|s| s.validate())),
+                0,
+            ),
+            other => panic!("unknown op {other}"),
+        }
+    }
+
+    /// The expected kind on one surface: the cell's first word, unless a `surface:kind`
+    /// word overrides it.
+    fn expected_on(cell: &str, surface: char) -> &str {
+        let mut words = cell.split(' ');
+        let first = words.next().unwrap_or("");
+        words
+            .find_map(|w| w.strip_prefix(surface).and_then(|r| r.strip_prefix(':')))
+            .unwrap_or(first)
+    }
+
+    #[test]
+    fn bad_input_matrix_rust() {
+        let (schema_json, rows) = load();
+        let schema = Schema::from_json(&schema_json).expect("base schema");
+        let pressure = schema.signal_id("pressure").expect("id");
+        let mut ran = 0;
+        let mut wrong = Vec::new();
+        for row in rows.iter().filter(|r| r.surfaces.contains('r')) {
+            let mut twin = primed(&schema);
+            let (got, refused) = run(&schema, &mut twin, row);
+            let got = got.map(ErrorKind::as_str).unwrap_or("ok");
+            let expected = expected_on(&row.expected, 'r');
+            if got != expected {
+                wrong.push(format!("{}: got {got}, expected {expected}", row.case));
+            }
+            // Still usable, and nothing lost uncounted.
+            twin.ingest(Sample::new(Timestamp(9_000_000_000), pressure, 42.0))
+                .unwrap_or_else(|e| panic!("{}: twin unusable afterwards: {e}", row.case));
+            let c = twin.ingest_counters();
+            let rejected = if row.op == "ingest" { refused } else { 0 };
+            assert_eq!(
+                (c.received, c.accepted, c.rejected()),
+                (3 + rejected, 3, rejected),
+                "{}: counters",
+                row.case
+            );
+            assert!(
+                twin.pending_commands()
+                    .iter()
+                    .all(|cmd| (0.0..=40.0).contains(&cmd.value())),
+                "{}",
+                row.case
+            );
+            ran += 1;
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {ran} rows wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+        assert!(ran >= 40, "only {ran} rows ran on Rust");
+    }
+}

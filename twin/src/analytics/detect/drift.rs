@@ -227,7 +227,7 @@ impl StreamingDetector for Cusum {
     }
 
     fn update(&mut self, x: f64) -> Detection {
-        if !x.is_finite() {
+        if !super::usable_value(x) {
             return Detection::QUIET;
         }
         let c = self.config;
@@ -414,7 +414,7 @@ impl StreamingDetector for PageHinkley {
     }
 
     fn update(&mut self, x: f64) -> Detection {
-        if !x.is_finite() {
+        if !super::usable_value(x) {
             return Detection::QUIET;
         }
         let c = self.config;

@@ -291,7 +291,7 @@ impl StreamingDetector for Ensemble {
     }
 
     fn update(&mut self, x: f64) -> Detection {
-        if !x.is_finite() {
+        if !super::usable_value(x) {
             return Detection::QUIET;
         }
         for (m, last) in self.members.iter_mut().zip(self.last.iter_mut()) {

@@ -158,7 +158,7 @@ impl StreamingDetector for EwmaDetector {
     }
 
     fn update(&mut self, x: f64) -> Detection {
-        if !x.is_finite() {
+        if !super::usable_value(x) {
             return Detection::QUIET;
         }
         let c = &self.config;

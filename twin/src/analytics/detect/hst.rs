@@ -398,7 +398,7 @@ impl HalfSpaceTrees {
                 self.dim
             )));
         }
-        if x.iter().any(|v| !v.is_finite()) {
+        if !x.iter().all(|&v| super::usable_value(v)) {
             return Ok(Detection::QUIET);
         }
         if self.config.detrend == 0.0 {

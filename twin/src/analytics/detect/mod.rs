@@ -115,11 +115,31 @@ impl Detection {
     };
 }
 
+/// The largest magnitude a streaming detector learns from: [`MAX_ABS_VALUE`] = 1e100.
+///
+/// Beyond it squares and sums of deviations could overflow to infinity, which would make
+/// the detector's state (and its saved document) non-finite; such values, like NaN and
+/// infinities, are skipped.
+pub const MAX_ABS_VALUE: f64 = 1e100;
+
+/// Whether a streaming detector learns from `x`: finite and at most [`MAX_ABS_VALUE`] in
+/// magnitude.
+///
+/// ```
+/// use twin::analytics::detect::usable_value;
+/// assert!(usable_value(-3.5e99));
+/// assert!(!usable_value(f64::NAN) && !usable_value(1e300));
+/// ```
+pub fn usable_value(x: f64) -> bool {
+    x.is_finite() && x.abs() <= MAX_ABS_VALUE
+}
+
 /// An online, unsupervised detector of one stream of values.
 ///
 /// Implementations keep bounded memory, need no threshold tuned per stream and return
-/// likelihoods in [0, 1] (never NaN). Non-finite values are skipped (they return
-/// [`Detection::QUIET`] and leave the state untouched).
+/// likelihoods in [0, 1] (never NaN). Non-finite values and values beyond
+/// [`MAX_ABS_VALUE`] in magnitude are skipped (they return [`Detection::QUIET`] and leave
+/// the state untouched), so the state stays finite and always saves and loads.
 ///
 /// ```
 /// use twin::analytics::detect::{EwmaDetector, StreamingDetector};

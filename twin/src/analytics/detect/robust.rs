@@ -243,7 +243,7 @@ impl StreamingDetector for RobustZScore {
     }
 
     fn update(&mut self, x: f64) -> Detection {
-        if !x.is_finite() {
+        if !super::usable_value(x) {
             return Detection::QUIET;
         }
         let det = if self.sorted.len() >= self.config.min_samples {
