@@ -71,7 +71,7 @@ pub enum TwinResult {
 
 impl TwinResult {
     /// Every code, in order.
-    pub const ALL: [TwinResult; 23] = [
+    pub const ALL: [TwinResult; 24] = [
         TwinResult::Ok,
         TwinResult::InvalidInput,
         TwinResult::NonFinite,

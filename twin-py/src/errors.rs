@@ -24,7 +24,7 @@ enum Extra {
 }
 
 /// Every kind with its Python class name, extra base and docstring.
-const TABLE: [(ErrorKind, &str, Extra, &str); 16] = [
+const TABLE: [(ErrorKind, &str, Extra, &str); 17] = [
     (
         ErrorKind::InvalidInput,
         "InvalidInputError",

@@ -87,7 +87,7 @@ impl ErrorKind {
     }
 
     /// Every kind, in the order of their C result codes.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::InvalidInput,
         ErrorKind::NonFinite,
         ErrorKind::UnknownSignal,
