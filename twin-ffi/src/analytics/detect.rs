@@ -340,8 +340,8 @@ pub unsafe extern "C" fn twin_detector_kind(
 
 /// Score one value, then learn from it; the detection goes to `*out`.
 ///
-/// A NaN or infinite value is skipped, as in the Rust API: the detection is all zeros and
-/// the detector's state is unchanged. A multivariate detector gives
+/// A NaN or infinite value, or one beyond 1e100 in magnitude, is skipped, as in the Rust
+/// API: the detection is all zeros and the detector's state is unchanged. A multivariate detector gives
 /// `TWIN_RESULT_INVALID_INPUT` (use `twin_detector_update_vector`).
 ///
 /// Thread safety: not safe for concurrent use of the same detector.
@@ -409,7 +409,7 @@ pub unsafe extern "C" fn twin_detector_update_batch(
 /// Score one point of `len` coordinates, then learn from it; the detection goes to `*out`.
 /// `len` must be the detector's dimension (`twin_detector_dim`): 1 for every kind except
 /// Half-Space Trees made with a `dim` setting. A point with a NaN or infinite coordinate
-/// is skipped (all-zero detection, state unchanged).
+/// (or one beyond 1e100 in magnitude) is skipped (all-zero detection, state unchanged).
 ///
 /// Errors (`*out` untouched): a wrong `len` gives `TWIN_RESULT_INVALID_INPUT`.
 ///

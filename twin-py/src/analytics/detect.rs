@@ -322,7 +322,8 @@ macro_rules! streaming_detector {
             }
 
             /// Score one value, then learn from it; returns the anomaly likelihood in
-            /// [0, 1] (0 during warm-up; a NaN or infinite value is skipped and scores 0).
+            /// [0, 1] (0 during warm-up; a NaN or infinite value, or one beyond 1e100 in
+            /// magnitude, is skipped and scores 0).
             fn update(&mut self, x: f64) -> f64 {
                 self.inner.update(x).likelihood
             }

@@ -23,7 +23,8 @@
 //! normal samples on any stream, without tuning per stream; Half-Space Trees, whose mass
 //! estimate cannot resolve rarer events than about one per window, default to
 //! [`HST_THRESHOLD`] (0.995), and drift detectors to [`DEFAULT_DRIFT_THRESHOLD`].
-//! Likelihoods are never NaN: constant signals score 0, non-finite inputs are skipped.
+//! Likelihoods are never NaN: constant signals score 0, non-finite inputs (and values beyond
+//! [`MAX_ABS_VALUE`] in magnitude) are skipped.
 //!
 //! Each detector has its regime. The EWMA z-score follows the local level and suits
 //! spikes on slowly varying signals; the robust z-score resists bursts of outliers but
