@@ -693,7 +693,7 @@ impl Twin {
     /// The recent accepted samples, oldest first in order of acceptance (within a batch,
     /// batch order): at most [`TwinLimits::max_history_samples`] of them, empty when the
     /// twin keeps no history. A copy, columnar, ready for
-    /// [`crate::export::history_batch`] or a replay connection.
+    /// `twin::export::history_batch` (feature `columnar`) or a replay connection.
     ///
     /// ```
     /// use twin::{BatchRef, Twin, TwinLimits};

@@ -243,7 +243,7 @@ pub fn optimise_age_replacement(
 /// subject to `constraint.min_availability`: a grid of 16 points refined by 12
 /// golden-section steps.
 ///
-/// Errors: those of [`evaluate`], invalid bounds, and no feasible candidate
+/// Errors: those of [`evaluate`](super::evaluate), invalid bounds, and no feasible candidate
 /// ([`Error::InvalidInput`], "infeasible").
 pub fn optimise_policy(
     family: PolicyFamily,
