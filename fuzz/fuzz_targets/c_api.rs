@@ -138,6 +138,8 @@ fn zero_counters() -> TwinCounters {
         commands_taken: 0,
         insights_dropped: 0,
         commands_send_failed: 0,
+        limit_exceeded: 0,
+        history_dropped: 0,
     }
 }
 
@@ -178,6 +180,7 @@ fn same_ingest_counts(a: &TwinCounters, b: &TwinCounters) -> bool {
         a.duplicate,
         a.timestamp_conflict,
         a.out_of_range,
+        a.limit_exceeded,
         a.commands_accepted,
         a.commands_taken,
     ) == (
@@ -190,6 +193,7 @@ fn same_ingest_counts(a: &TwinCounters, b: &TwinCounters) -> bool {
         b.duplicate,
         b.timestamp_conflict,
         b.out_of_range,
+        b.limit_exceeded,
         b.commands_accepted,
         b.commands_taken,
     )
@@ -206,6 +210,7 @@ fn count_rejection(c: &mut TwinCounters, reason: TwinResult) {
         TwinResult::Duplicate => c.duplicate += 1,
         TwinResult::TimestampConflict => c.timestamp_conflict += 1,
         TwinResult::OutOfRange => c.out_of_range += 1,
+        TwinResult::LimitExceeded => c.limit_exceeded += 1,
         other => panic!("a sample refused with {other:?}"),
     }
 }

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use twin::codec::senml::{self, Mapping};
 use twin::codec::decode_object;
+use twin::codec::senml::{self, Mapping};
 use twin::entity::ConveyorDrive;
 use twin::schema::dtdl::{self, DtdlOptions};
 use twin::schema::wot::{self, WotOptions};
@@ -56,9 +56,23 @@ fuzz_target!(|data: &[u8]| {
             };
             let skip = sel % 2 == 1;
             let imported = if sel < 5 {
-                dtdl::import(text, DtdlOptions { skip_unsupported: skip }).map(|i| i.schema)
+                dtdl::import(
+                    text,
+                    DtdlOptions {
+                        skip_unsupported: skip,
+                        ..Default::default()
+                    },
+                )
+                .map(|i| i.schema)
             } else {
-                wot::import(text, WotOptions { skip_unsupported: skip }).map(|i| i.schema)
+                wot::import(
+                    text,
+                    WotOptions {
+                        skip_unsupported: skip,
+                        ..Default::default()
+                    },
+                )
+                .map(|i| i.schema)
             };
             if let Ok(s) = imported {
                 let json = serde_json::to_string(&s).expect("serializes");

@@ -54,7 +54,12 @@ macro_rules! persist_kind {
         let text = if $raw {
             $text.to_string()
         } else {
-            doc(<$ty as Persist>::FORMAT, <$ty as Persist>::VERSION, "model", $text)
+            doc(
+                <$ty as Persist>::FORMAT,
+                <$ty as Persist>::VERSION,
+                "model",
+                $text,
+            )
         };
         if let Ok(m) = <$ty>::from_json(&text) {
             #[allow(clippy::redundant_closure_call)]
@@ -65,7 +70,11 @@ macro_rules! persist_kind {
 
 macro_rules! rul_kind {
     ($ty:ty, $format:literal, $text:expr, $raw:expr) => {{
-        let text = if $raw { $text.to_string() } else { doc($format, 1, "model", $text) };
+        let text = if $raw {
+            $text.to_string()
+        } else {
+            doc($format, 1, "model", $text)
+        };
         if let Ok(m) = <$ty>::from_json(&text) {
             if let Some(u) = unit(m.n_signals()) {
                 let _ = m.predict(&u);
@@ -84,7 +93,11 @@ fuzz_target!(|data: &[u8]| {
     let raw = selector & 0x80 != 0;
     match selector & 0x7f {
         0 => {
-            let text = if raw { text.to_string() } else { doc("twin.snapshot", 2, "snapshot", text) };
+            let text = if raw {
+                text.to_string()
+            } else {
+                doc("twin.snapshot", 2, "snapshot", text)
+            };
             if let Ok(snap) = TwinSnapshot::from_json(&text) {
                 if let Ok(mut twin) = conveyor_twin().restore(snap) {
                     let times = [i64::MAX - 1, 0, 1];
@@ -121,7 +134,11 @@ fuzz_target!(|data: &[u8]| {
         13 => rul_kind!(FittedSimilarityRul, "twin.rul.similarity", text, raw),
         14 => rul_kind!(FittedRulEnsemble, "twin.rul.ensemble", text, raw),
         15 => {
-            let text = if raw { text.to_string() } else { doc(Weibull::FORMAT, 1, "model", text) };
+            let text = if raw {
+                text.to_string()
+            } else {
+                doc(Weibull::FORMAT, 1, "model", text)
+            };
             if let Ok(w) = Weibull::from_json(&text) {
                 let _ = (w.reliability(10.0), w.mtbf());
             }
