@@ -42,7 +42,7 @@ def test_hierarchy(name, kind, value_error, os_error):
 
 
 def test_every_kind_has_its_own_class():
-    assert len({k for _, k, _, _ in KINDS}) == len(KINDS) == 16
+    assert len({k for _, k, _, _ in KINDS}) == len(KINDS) == 17
     assert twin.TwinError.kind is None
     assert not issubclass(twin.TwinError, ValueError)
 
