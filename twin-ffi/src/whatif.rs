@@ -314,18 +314,7 @@ pub unsafe extern "C" fn twin_twin_survive_window(
                 format!("not a survival query: {e}"),
             )
         })?;
-        let model = twin.twin().model().ok_or_else(|| {
-            fail(
-                TwinResult::InvalidInput,
-                "the twin has no digital model to run forward",
-            )
-        })?;
-        let forward = model.forward().ok_or_else(|| {
-            fail(
-                TwinResult::InvalidInput,
-                format!("model {} cannot run forward", model.name()),
-            )
-        })?;
+        let forward = twin.twin().forward_model().or_fail()?;
         let advice = survive_window(forward.as_ref(), &query).or_fail()?;
         put(
             out,

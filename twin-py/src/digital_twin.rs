@@ -646,19 +646,7 @@ impl PyTwin {
         // The forward model is a copy taken under the lock; the run itself does not hold
         // the twin, so ingest may go on meanwhile.
         let fm = self
-            .with_twin(py, false, |tw| {
-                let model = tw.model().ok_or_else(|| {
-                    twin::Error::InvalidInput(
-                        "the twin has no digital model to run a what-if on".into(),
-                    )
-                })?;
-                model.forward().ok_or_else(|| {
-                    twin::Error::InvalidInput(format!(
-                        "model {} cannot run what-if scenarios",
-                        model.name()
-                    ))
-                })
-            })?
+            .with_twin(py, false, |tw| tw.forward_model())?
             .map_err(to_py)?;
         crate::whatif::run_forward(py, fm.as_ref(), &s, progress)
     }

@@ -285,15 +285,7 @@ pub fn advise_survival(
     query: &SurvivalQuery,
     command: &str,
 ) -> Result<Recommendation> {
-    let model = twin.model().ok_or_else(|| {
-        Error::InvalidInput("the twin has no digital model to advise from".into())
-    })?;
-    let fm = model.forward().ok_or_else(|| {
-        Error::InvalidInput(format!(
-            "model {} cannot run what-if scenarios",
-            model.name()
-        ))
-    })?;
+    let fm = twin.forward_model()?;
     twin.schema().command_id(command)?;
     let advice = survive_window(fm.as_ref(), query)?;
     let days = query.scenario.horizon_s / 86_400.0;

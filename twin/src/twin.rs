@@ -653,25 +653,32 @@ impl Twin {
         self.model.as_deref()
     }
 
-    /// Run the twin's digital model forward under a what-if scenario, from its current
-    /// estimate, without touching the twin (see [`crate::whatif`]).
+    /// A copy of the digital model's forward model, from its current estimate: what
+    /// what-if runs and survival advice branch from. The copy is independent of the twin.
     ///
-    /// Errors: the twin has no model or its model cannot run forward
-    /// ([`Error::InvalidInput`]), and every error of [`crate::whatif::run`].
-    pub fn what_if(
-        &self,
-        scenario: &crate::whatif::Scenario,
-    ) -> Result<crate::whatif::WhatIfResult> {
+    /// Errors: the twin has no model, or its model cannot run forward
+    /// ([`Error::InvalidInput`]).
+    pub fn forward_model(&self) -> Result<Box<dyn crate::whatif::ForwardModel>> {
         let model = self.model.as_deref().ok_or_else(|| {
             Error::InvalidInput("the twin has no digital model to run a what-if on".into())
         })?;
-        let fm = model.forward().ok_or_else(|| {
+        model.forward().ok_or_else(|| {
             Error::InvalidInput(format!(
                 "model {} cannot run what-if scenarios",
                 model.name()
             ))
-        })?;
-        crate::whatif::run(fm.as_ref(), scenario)
+        })
+    }
+
+    /// Run the twin's digital model forward under a what-if scenario, from its current
+    /// estimate, without touching the twin (see [`crate::whatif`]).
+    ///
+    /// Errors: those of [`Twin::forward_model`], and every error of [`crate::whatif::run`].
+    pub fn what_if(
+        &self,
+        scenario: &crate::whatif::Scenario,
+    ) -> Result<crate::whatif::WhatIfResult> {
+        crate::whatif::run(self.forward_model()?.as_ref(), scenario)
     }
 
     /// Names of the analytics engines, in order.
