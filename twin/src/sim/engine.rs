@@ -90,6 +90,12 @@ pub(crate) struct Devices {
     pub edge_last: Vec<f32>,
     pub edge_sum: Vec<f32>,
     pub edge_n: Vec<u16>,
+    /// Keyed hash of (seed, device) that the report jitter of each slot is drawn from.
+    pub sense_base: Vec<u64>,
+    /// Report phase within the period, ns (fixed per device).
+    pub phase: Vec<u64>,
+    /// Sense time of the last report sent (slot `hot.slot - 1`), ns.
+    pub sensed: Vec<u64>,
 }
 
 impl Devices {
@@ -112,6 +118,9 @@ impl Devices {
             edge_last: Vec::with_capacity(n),
             edge_sum: Vec::with_capacity(n),
             edge_n: Vec::with_capacity(n),
+            sense_base: Vec::with_capacity(n),
+            phase: Vec::with_capacity(n),
+            sensed: Vec::with_capacity(n),
         }
     }
 
@@ -137,6 +146,9 @@ impl Devices {
             + b(&self.edge_last)
             + b(&self.edge_sum)
             + b(&self.edge_n)
+            + b(&self.sense_base)
+            + b(&self.phase)
+            + b(&self.sensed)
     }
 }
 
@@ -147,6 +159,8 @@ struct GroupRt<'a> {
     phase_step: f64,
     period_ns: u64,
     jitter_ns: u64,
+    /// `jitter_ns` as a double.
+    jitter_f: f64,
     payload: u32,
     gateways: Vec<u16>,
     balancing: Balancing,
@@ -249,6 +263,9 @@ pub(crate) struct Engine<'a> {
     hist: LatencyHistogram,
     bucket_ns: u64,
     tl_cur: usize,
+    /// Start and end of timeline bucket `tl_cur`, ns (the last bucket also takes all
+    /// later times).
+    tl_start: u64,
     tl_end: u64,
     sense_key: u64,
     tl_reports: Vec<u64>,
@@ -315,6 +332,7 @@ impl<'a> Engine<'a> {
                 phase_step: ns(g.period_s).max(1) as f64 / f64::from(g.count.max(1)),
                 period_ns: ns(g.period_s).max(1),
                 jitter_ns: ns(g.jitter_s),
+                jitter_f: ns(g.jitter_s) as f64,
                 payload: g.payload_bytes,
                 gateways: g.gateways.iter().map(|&x| x as u16).collect(),
                 balancing: g.balancing,
@@ -377,6 +395,7 @@ impl<'a> Engine<'a> {
             hist: LatencyHistogram::new(),
             bucket_ns: ns(sc.metrics.bucket_s).max(1),
             tl_cur: 0,
+            tl_start: 0,
             tl_end: ns(sc.metrics.bucket_s).max(1),
             sense_key: rng::mix(seed ^ 0x0123_4567_89AB_CDEF),
             tl_reports: vec![0; buckets],
@@ -387,34 +406,52 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// Sense time of `slot` of device `d` (closed form: phase, period, jitter), ns.
-    #[inline]
-    fn sense_time(&self, d: u32, g: &GroupRt, slot: u32) -> u64 {
-        // A keyed hash of (seed, device) gives the phase, of (seed, device, slot) the
-        // jitter: three mixes, no state.
-        // Phases are stratified: device j of a group of n starts at a uniform time in
-        // [j/n, (j+1)/n) of a period, so reports sweep the device arrays in order.
-        let base = rng::mix(self.sense_key ^ u64::from(d).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    /// The keyed hash of (seed, device) behind device `d`'s report times, and its phase
+    /// within the period, ns. Phases are stratified: device j of a group of n starts at a
+    /// uniform time in [j/n, (j+1)/n) of a period, so reports sweep the device arrays in
+    /// order.
+    fn sense_key_and_phase(sense_key: u64, d: u32, g: &GroupRt) -> (u64, u64) {
+        let base = rng::mix(sense_key ^ u64::from(d).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let j = f64::from(d - g.first);
         let phase = ((j + rng::to_unit(rng::mix(base))) * g.phase_step) as u64;
+        (base, phase)
+    }
+
+    /// Sense time of `slot` of device `d` (closed form: phase, period, jitter), ns. The
+    /// jitter is a keyed hash of (seed, device, slot): one mix, no state.
+    #[inline]
+    fn sense_time(&self, d: u32, g: &GroupRt, slot: u32) -> u64 {
+        let i = d as usize;
         let jitter = if g.jitter_ns > 0 {
-            let h = rng::mix(base ^ (u64::from(slot) + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
-            (rng::to_unit(h) * g.jitter_ns as f64) as u64
+            let h = rng::mix(
+                self.dev.sense_base[i] ^ (u64::from(slot) + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+            );
+            // In [0, jitter_ns): the signed conversion is exact and one instruction.
+            (rng::to_unit(h) * g.jitter_f) as i64 as u64
         } else {
             0
         };
-        phase + u64::from(slot) * g.period_ns + jitter
+        self.dev.phase[i] + u64::from(slot) * g.period_ns + jitter
     }
 
     /// Timeline bucket of `t`; times only move forward, so this steps instead of dividing.
     #[inline]
     fn bucket(&mut self, t: u64) -> usize {
+        if t < self.tl_end && t >= self.tl_start {
+            return self.tl_cur;
+        }
+        self.bucket_slow(t)
+    }
+
+    #[inline(never)]
+    fn bucket_slow(&mut self, t: u64) -> usize {
         let last = self.tl_reports.len() - 1;
-        if t < self.tl_end.saturating_sub(self.bucket_ns) {
+        if t < self.tl_start {
             return ((t / self.bucket_ns) as usize).min(last);
         }
         while t >= self.tl_end && self.tl_cur < last {
             self.tl_cur += 1;
+            self.tl_start = self.tl_end;
             self.tl_end += self.bucket_ns;
         }
         self.tl_cur
@@ -428,7 +465,10 @@ impl<'a> Engine<'a> {
             for j in 0..gcfg.count {
                 let d = g.first + j;
                 let dd = u64::from(d);
+                let (base, phase) = Self::sense_key_and_phase(self.sense_key, d, g);
                 let dev = &mut self.dev;
+                dev.sense_base.push(base);
+                dev.phase.push(phase);
                 let start_gw = match g.balancing {
                     Balancing::Spread => g.gateways[(j as usize) % g.gateways.len()],
                     _ => g.gateways[0],
@@ -455,6 +495,7 @@ impl<'a> Engine<'a> {
                 dev.edge_last.push(f32::NAN);
                 dev.edge_sum.push(0.0);
                 dev.edge_n.push(0);
+                dev.sensed.push(0);
             }
         }
         // First events.
@@ -524,6 +565,15 @@ impl<'a> Engine<'a> {
                 break;
             }
             self.totals.events += 1;
+            // The two kinds of almost every event first, then the rest.
+            if e.kind == REPORT {
+                self.on_report(e);
+                continue;
+            }
+            if e.kind == ARRIVE {
+                self.on_arrive(e);
+                continue;
+            }
             match e.kind {
                 REPORT => self.on_report(e),
                 TX => self.on_retry(e),
@@ -558,14 +608,15 @@ impl<'a> Engine<'a> {
 
     fn on_report(&mut self, e: Event) {
         let d = e.entity as usize;
-        if e.tag != self.dev.hot[d].slot {
+        let h = &mut self.dev.hot[d];
+        if e.tag != h.slot {
             return; // stale
         }
-        if self.dev.hot[d].flags & DOWN != 0 {
-            self.dev.hot[d].flags |= F_WAITING;
+        if h.flags & DOWN != 0 {
+            h.flags |= F_WAITING;
             return;
         }
-        let gi = usize::from(self.dev.hot[d].group);
+        let gi = usize::from(h.group);
         let t = e.time;
         // Energy first: a device that dies now does not report.
         if self.groups[gi].energy.is_some() {
@@ -588,11 +639,15 @@ impl<'a> Engine<'a> {
                 &mut self.dev.s_sense[d],
             ) as f32
         };
-        let slot = self.dev.hot[d].slot;
+        let slot = e.tag;
         let next = slot + 1;
-        self.dev.hot[d].slot = next;
+        let h = &mut self.dev.hot[d];
+        h.slot = next;
+        h.reports += 1;
+        // A report event comes at its slot's sense time; kept for the packet's latency.
+        debug_assert_eq!(t, self.sense_time(e.entity, g, slot));
+        self.dev.sensed[d] = t;
         let nt = self.sense_time(e.entity, g, next);
-        self.dev.hot[d].reports += 1;
         let b = self.bucket(t);
         self.tl_reports[b] += 1;
         if nt <= self.horizon_ns {
@@ -694,8 +749,21 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Pick the gateway for a transmission.
+    /// Pick the gateway for a transmission: the device's current one unless the group
+    /// balances load over several.
+    #[inline]
     fn choose_gateway(&self, d: usize, gi: usize) -> u16 {
+        let g = &self.groups[gi];
+        if matches!(g.balancing, Balancing::LeastLoaded) && g.gateways.len() > 1 {
+            self.least_loaded_gateway(d, gi)
+        } else {
+            self.dev.hot[d].cur_gw
+        }
+    }
+
+    /// The least-loaded (LoRa: the strongest) gateway of the group that is up.
+    #[inline(never)]
+    fn least_loaded_gateway(&self, d: usize, gi: usize) -> u16 {
         let g = &self.groups[gi];
         match g.balancing {
             Balancing::LeastLoaded if g.gateways.len() > 1 => {
@@ -749,6 +817,7 @@ impl<'a> Engine<'a> {
         l.cfg.tx_power_dbm - l.cfg.path_loss_db(dist) - shadow
     }
 
+    #[inline(always)]
     fn transmit(&mut self, d: usize, gi: usize, t: u64, value: f32, slot: u32, attempt: u8) {
         self.totals.transmissions += 1;
         let gw = self.choose_gateway(d, gi);
@@ -834,6 +903,7 @@ impl<'a> Engine<'a> {
 
     /// A packet reaches the gateway's ingress link at `t`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn onto_link(
         &mut self,
         d: usize,
@@ -955,10 +1025,19 @@ impl<'a> Engine<'a> {
             self.fail(d, gi, e.time, e.value, e.tag, e.attempt, Cause::GatewayDown);
             return;
         }
-        self.dev.hot[d].fails = 0;
-        self.dev.hot[d].delivered += 1;
+        let h = &mut self.dev.hot[d];
+        h.fails = 0;
+        h.delivered += 1;
+        let current_slot = h.slot;
         let g = &self.groups[gi];
-        let sensed = self.sense_time(e.entity, g, e.tag);
+        // The packet of the last report sent (the usual case) or an older one (a retry that
+        // arrives after the next report).
+        let sensed = if current_slot == e.tag.wrapping_add(1) {
+            self.dev.sensed[d]
+        } else {
+            self.sense_time(e.entity, g, e.tag)
+        };
+        debug_assert_eq!(sensed, self.sense_time(e.entity, g, e.tag));
         let b = self.bucket(e.time);
         let r = &mut self.gws[gw];
         r.received += 1;
@@ -968,7 +1047,8 @@ impl<'a> Engine<'a> {
         } else {
             e.time
         };
-        let lat = cloud.saturating_sub(sensed) as f64 * INV_NS;
+        // Through i64 (one instruction): a latency is far below 2^63 ns.
+        let lat = cloud.saturating_sub(sensed) as i64 as f64 * INV_NS;
         self.hist.record(lat);
         self.dev.hot[d].latency_sum += lat;
         self.tl_delivered[b] += 1;

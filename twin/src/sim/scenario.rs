@@ -260,7 +260,7 @@ pub struct Scenario {
 
 /// Bytes of per-device state (struct-of-arrays) the engine allocates; checked against the
 /// real capacities in the engine's tests.
-pub const DEVICE_STATE_BYTES: usize = 144;
+pub const DEVICE_STATE_BYTES: usize = 168;
 /// Bytes per device of the per-device output table.
 pub const DEVICE_TABLE_BYTES: usize = 13 * 8;
 /// Queue bytes per device: the calendar's reserved bucket room (up to about 5 slots of 24
