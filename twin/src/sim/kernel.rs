@@ -244,7 +244,7 @@ impl EventQueue {
 
     /// Place an event of the current bucket (or earlier): into the sorted current
     /// sub-bucket if it is due there (or earlier), else into its sub-bucket.
-    #[inline]
+    #[inline(always)]
     fn push_near(&mut self, e: Event) {
         let f = e.time >> (self.shift - FINE_BITS);
         if f <= self.cur_fine {
