@@ -122,7 +122,7 @@ impl Progress {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::maintenance::{self, Costs, Degradation, Fleet, Policy, PolicyFamily};
     use crate::sim::{self, sweep, Scenario};
@@ -130,7 +130,7 @@ mod tests {
 
     /// Run `work` while a watcher cancels it once `done` reaches `at`; the watcher's
     /// record of the counts it saw (monotone) and the work's result.
-    fn cancel_at<T: Send>(
+    pub(crate) fn cancel_at<T: Send>(
         at: u64,
         work: impl FnOnce(&Progress) -> Result<T> + Send,
     ) -> (Result<T>, Vec<u64>) {

@@ -694,7 +694,14 @@ class RegressionRul:
         seed: int = 0,
         threads: int = 0,
     ) -> Self: ...
-    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def fit(
+        self,
+        x: npt.ArrayLike,
+        units: npt.ArrayLike,
+        cycles: Optional[npt.ArrayLike] = None,
+        *,
+        progress: _ProgressArg = None,
+    ) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
         self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
@@ -733,7 +740,14 @@ class SimilarityRul:
         seed: int = 0,
         threads: int = 0,
     ) -> Self: ...
-    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def fit(
+        self,
+        x: npt.ArrayLike,
+        units: npt.ArrayLike,
+        cycles: Optional[npt.ArrayLike] = None,
+        *,
+        progress: _ProgressArg = None,
+    ) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
         self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
@@ -771,7 +785,14 @@ class ExponentialRul:
         seed: int = 0,
         threads: int = 0,
     ) -> Self: ...
-    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def fit(
+        self,
+        x: npt.ArrayLike,
+        units: npt.ArrayLike,
+        cycles: Optional[npt.ArrayLike] = None,
+        *,
+        progress: _ProgressArg = None,
+    ) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
         self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None
@@ -811,7 +832,14 @@ class RulEnsemble:
         seed: int = 0,
         threads: int = 0,
     ) -> Self: ...
-    def fit(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> Self: ...
+    def fit(
+        self,
+        x: npt.ArrayLike,
+        units: npt.ArrayLike,
+        cycles: Optional[npt.ArrayLike] = None,
+        *,
+        progress: _ProgressArg = None,
+    ) -> Self: ...
     def predict(self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None) -> npt.NDArray[np.float64]: ...
     def predict_interval(
         self, x: npt.ArrayLike, units: npt.ArrayLike, cycles: Optional[npt.ArrayLike] = None

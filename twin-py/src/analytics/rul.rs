@@ -28,10 +28,13 @@ use twin::analytics::rul::regression::{FittedRegressionRul, RegressionConfig, Re
 use twin::analytics::rul::similarity::{FittedSimilarityRul, SimilarityConfig, SimilarityRul};
 use twin::analytics::rul::{Fleet, HeldOutScores, RulPrediction};
 
+use twin::progress::Progress;
+
 use super::arrays;
 use super::model::sklearn_tags;
 use super::params;
 use crate::errors::{invalid_input, to_py};
+use crate::progress::run_long;
 
 /// Calibration settings shared by every model: Python name and JSON pointer.
 const CALIBRATION: [(&str, &str); 9] = [
@@ -60,7 +63,8 @@ pub(crate) trait RulKind {
         Ok(())
     }
     fn validate(c: &Self::Config) -> twin::Result<()>;
-    fn fit(c: &Self::Config, fleet: &Fleet) -> twin::Result<Self::Fitted>;
+    /// Fit with progress and cancellation (the model's `fit_with`).
+    fn fit(c: &Self::Config, fleet: &Fleet, progress: &Progress) -> twin::Result<Self::Fitted>;
     fn predict(f: &Self::Fitted, fleet: &Fleet) -> twin::Result<Vec<RulPrediction>>;
     fn config(f: &Self::Fitted) -> &Self::Config;
     fn held_out(f: &Self::Fitted) -> HeldOutScores;
@@ -211,9 +215,17 @@ impl<K: RulKind> Rul<K> {
         })
     }
 
-    fn fit(&mut self, py: Python<'_>, fl: Fleet) -> PyResult<()> {
+    /// Fit on a worker thread with the GIL released, reporting to `progress` (see
+    /// [`run_long`]); the fitted model replaces the old one only on success, so an
+    /// interrupted or failed fit leaves the model as it was.
+    fn fit<'py>(
+        &mut self,
+        py: Python<'py>,
+        fl: Fleet,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
         let c = config_of::<K>(&self.flat)?;
-        let f = py.detach(move || K::fit(&c, &fl)).map_err(to_py)?;
+        let f = run_long(py, progress, K::CLASS, move |p| K::fit(&c, &fl, p))?;
         self.fitted = Some(f);
         Ok(())
     }
@@ -291,16 +303,24 @@ macro_rules! rul_class {
             /// Fit on run-to-failure histories (each unit's last row is its failure), with
             /// the GIL released: cross-fitted held-out predictions calibrate the interval,
             /// then the model is refitted on every unit. Returns ``self``.
-            #[pyo3(signature = (x, units, cycles=None))]
+            ///
+            /// ``progress``: ``None`` (quiet), a callable called as
+            /// ``progress(done, total)`` while the fit runs, or ``True`` for a tqdm bar
+            /// (when tqdm is installed). The work units are boosting rounds of every fold
+            /// fit and the final fit (one per fit for the other learners), one per held-out
+            /// unit, and one for the calibration. Ctrl-C stops the fit within a fraction of
+            /// a second and raises ``KeyboardInterrupt``; the model is left as it was.
+            #[pyo3(signature = (x, units, cycles=None, *, progress=None))]
             fn fit<'py>(
                 mut slf: PyRefMut<'py, Self>,
                 x: &Bound<'py, PyAny>,
                 units: &Bound<'py, PyAny>,
                 cycles: Option<&Bound<'py, PyAny>>,
+                progress: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<PyRefMut<'py, Self>> {
                 let py = slf.py();
                 let fl = fleet(x, units, cycles)?;
-                slf.rul.fit(py, fl)?;
+                slf.rul.fit(py, fl, progress)?;
                 Ok(slf)
             }
 
@@ -456,8 +476,8 @@ impl RulKind for RegressionKind {
     fn validate(c: &Self::Config) -> twin::Result<()> {
         c.validate()
     }
-    fn fit(c: &Self::Config, fleet: &Fleet) -> twin::Result<Self::Fitted> {
-        RegressionRul::new(c.clone())?.fit(fleet)
+    fn fit(c: &Self::Config, fleet: &Fleet, progress: &Progress) -> twin::Result<Self::Fitted> {
+        RegressionRul::new(c.clone())?.fit_with(fleet, progress)
     }
     fn predict(f: &Self::Fitted, fleet: &Fleet) -> twin::Result<Vec<RulPrediction>> {
         f.predict_fleet(fleet)
@@ -561,8 +581,8 @@ impl RulKind for SimilarityKind {
     fn validate(c: &Self::Config) -> twin::Result<()> {
         c.validate()
     }
-    fn fit(c: &Self::Config, fleet: &Fleet) -> twin::Result<Self::Fitted> {
-        SimilarityRul::new(c.clone())?.fit(fleet)
+    fn fit(c: &Self::Config, fleet: &Fleet, progress: &Progress) -> twin::Result<Self::Fitted> {
+        SimilarityRul::new(c.clone())?.fit_with(fleet, progress)
     }
     fn predict(f: &Self::Fitted, fleet: &Fleet) -> twin::Result<Vec<RulPrediction>> {
         f.predict_fleet(fleet)
@@ -650,8 +670,8 @@ impl RulKind for ExponentialKind {
     fn validate(c: &Self::Config) -> twin::Result<()> {
         c.validate()
     }
-    fn fit(c: &Self::Config, fleet: &Fleet) -> twin::Result<Self::Fitted> {
-        ExponentialRul::new(c.clone())?.fit(fleet)
+    fn fit(c: &Self::Config, fleet: &Fleet, progress: &Progress) -> twin::Result<Self::Fitted> {
+        ExponentialRul::new(c.clone())?.fit_with(fleet, progress)
     }
     fn predict(f: &Self::Fitted, fleet: &Fleet) -> twin::Result<Vec<RulPrediction>> {
         f.predict_fleet(fleet)
@@ -737,8 +757,8 @@ impl RulKind for EnsembleKind {
     fn validate(c: &Self::Config) -> twin::Result<()> {
         c.validate()
     }
-    fn fit(c: &Self::Config, fleet: &Fleet) -> twin::Result<Self::Fitted> {
-        RulEnsemble::new(c.clone())?.fit(fleet)
+    fn fit(c: &Self::Config, fleet: &Fleet, progress: &Progress) -> twin::Result<Self::Fitted> {
+        RulEnsemble::new(c.clone())?.fit_with(fleet, progress)
     }
     fn predict(f: &Self::Fitted, fleet: &Fleet) -> twin::Result<Vec<RulPrediction>> {
         f.predict_fleet(fleet)

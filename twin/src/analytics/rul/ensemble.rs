@@ -12,10 +12,11 @@ use super::exponential::{ExponentialPoint, ExponentialRulConfig};
 use super::regression::{RegressionConfig, RegressionPoint};
 use super::similarity::{SimilarityConfig, SimilarityPoint};
 use super::{
-    cross_fit, persist, CalibrationConfig, Fleet, HeldOut, HeldOutScores, PointModel,
-    RulPrediction, UnitSeries, MIN_TRAINING_CYCLES, MIN_TRAINING_UNITS,
+    cross_fit, cross_fit_units, persist, CalibrationConfig, Fleet, HeldOut, HeldOutScores,
+    PointModel, RulPrediction, UnitSeries, MIN_TRAINING_CYCLES, MIN_TRAINING_UNITS,
 };
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// One member of an ensemble. Its own `calibration` settings are ignored: the ensemble's
 /// apply.
@@ -209,9 +210,51 @@ impl RulEnsemble {
     /// Errors: as for the members' `fit` ([`Error::InvalidInput`] for too few units or
     /// cycles, or all-constant signals).
     pub fn fit(&self, fleet: &Fleet) -> Result<FittedRulEnsemble> {
+        self.fit_with(fleet, &Progress::new())
+    }
+
+    /// Work units of [`fit_with`](Self::fit_with) on `fleet`: each member's cross-fit
+    /// (per fit, one per boosting round or one in all; then one per held-out unit) and
+    /// one for the weights and the calibration.
+    ///
+    /// ```
+    /// use twin::analytics::rul::ensemble::{EnsembleConfig, RulEnsemble};
+    /// use twin::analytics::rul::{Fleet, UnitSeries};
+    /// let units = (0..8u64).map(|u| {
+    ///     let time: Vec<f64> = (1..=50).map(f64::from).collect();
+    ///     UnitSeries::from_row_major(u, time, (0..50).map(f64::from).collect(), 1)
+    /// }).collect::<Result<Vec<_>, _>>()?;
+    /// let fleet = Fleet::new(units)?;
+    /// let e = RulEnsemble::new(EnsembleConfig::default())?;
+    /// // default: boosting (300 rounds) and ridge, similarity, exponential (one each),
+    /// // each fitted 6 times (5 folds and the final fit), 8 held-out units per member
+    /// assert_eq!(e.work_units(&fleet), 6 * 300 + 6 * 3 + 4 * 8 + 1);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn work_units(&self, fleet: &Fleet) -> u64 {
+        let cal = &self.config.calibration;
+        self.config
+            .components
+            .iter()
+            .map(|c| match c {
+                Component::Regression(c) => cross_fit_units::<RegressionPoint>(c, fleet, cal),
+                Component::Similarity(c) => cross_fit_units::<SimilarityPoint>(c, fleet, cal),
+                Component::Exponential(c) => cross_fit_units::<ExponentialPoint>(c, fleet, cal),
+            })
+            .fold(1u64, u64::saturating_add)
+    }
+
+    /// [`fit`](Self::fit) with progress and cancellation: the members' cross-fits and
+    /// the final calibration count into one total ([`work_units`](Self::work_units), set
+    /// at the start). `progress` is checked before every member, every fit, every
+    /// boosting round and every held-out unit; once cancelled the fit returns
+    /// [`Error::Cancelled`] and no model. The result is bit-identical to `fit`'s.
+    pub fn fit_with(&self, fleet: &Fleet, progress: &Progress) -> Result<FittedRulEnsemble> {
         let cfg = &self.config;
         let cal = &cfg.calibration;
         fleet.check_training(MIN_TRAINING_UNITS.max(cal.folds), MIN_TRAINING_CYCLES)?;
+        progress.start(self.work_units(fleet));
+        progress.check()?;
         let held = HeldOut::new(fleet, cal)?;
         let capped: Vec<f64> = held.truth.iter().map(|t| t.min(cfg.cap)).collect();
         let mut members = Vec::new();
@@ -219,15 +262,15 @@ impl RulEnsemble {
         for c in &cfg.components {
             let (m, oof) = match c {
                 Component::Regression(c) => {
-                    let (m, o) = cross_fit::<RegressionPoint>(c, fleet, &held, cal)?;
+                    let (m, o) = cross_fit::<RegressionPoint>(c, fleet, &held, cal, progress)?;
                     (Member::Regression(m), o)
                 }
                 Component::Similarity(c) => {
-                    let (m, o) = cross_fit::<SimilarityPoint>(c, fleet, &held, cal)?;
+                    let (m, o) = cross_fit::<SimilarityPoint>(c, fleet, &held, cal, progress)?;
                     (Member::Similarity(m), o)
                 }
                 Component::Exponential(c) => {
-                    let (m, o) = cross_fit::<ExponentialPoint>(c, fleet, &held, cal)?;
+                    let (m, o) = cross_fit::<ExponentialPoint>(c, fleet, &held, cal, progress)?;
                     (Member::Exponential(m), o)
                 }
             };
@@ -240,6 +283,7 @@ impl RulEnsemble {
             .collect();
         let conformal =
             Conformal::fit_weighted(&cal.conformal, &blend, &held.truth, &held.weights)?;
+        progress.advance(1);
         let reports = cfg
             .components
             .iter()

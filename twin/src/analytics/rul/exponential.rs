@@ -24,6 +24,7 @@ use super::{
     RulPrediction, SignalScaler, UnitSeries,
 };
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// The standard normal CDF (via a Chebyshev-fitted `erfc`, relative error < 1.2e-7).
 pub(crate) fn norm_cdf(x: f64) -> f64 {
@@ -682,7 +683,11 @@ impl ExponentialPoint {
 impl PointModel for ExponentialPoint {
     type Config = ExponentialRulConfig;
 
-    fn fit_point(config: &ExponentialRulConfig, fleet: &Fleet) -> Result<Self> {
+    fn fit_point(
+        config: &ExponentialRulConfig,
+        fleet: &Fleet,
+        progress: &Progress,
+    ) -> Result<Self> {
         let indicator = DegradationIndicator::fit(&config.indicator, fleet)?;
         let mut histories = Vec::with_capacity(fleet.len());
         for u in fleet.units() {
@@ -708,6 +713,7 @@ impl PointModel for ExponentialPoint {
         }
         let model = ExponentialDegradation::new(config.model.clone())?.fit(&histories)?;
         let healthy_rul = model.posterior(&[], &[])?.rul_median();
+        progress.advance(1);
         Ok(ExponentialPoint {
             indicator,
             onset: config.onset,
@@ -756,8 +762,23 @@ impl ExponentialRul {
     /// Fit on run-to-failure histories: the indicator, the fleet prior, and the
     /// calibration of the interval on held-out units.
     pub fn fit(&self, fleet: &Fleet) -> Result<FittedExponentialRul> {
-        let (point, conformal, oof, truth) =
-            fit_calibrated::<ExponentialPoint>(&self.config, fleet, &self.config.calibration)?;
+        self.fit_with(fleet, &Progress::new())
+    }
+
+    /// [`fit`](Self::fit) with progress and cancellation.
+    ///
+    /// Work units (the total is set at the start): one per fit of the indicator and the
+    /// prior (one per calibration fold and the final one), one per unit of the fleet for
+    /// the held-out posterior updates, and one for the calibration. `progress` is checked
+    /// before every fit and every held-out unit; once cancelled the fit returns
+    /// [`Error::Cancelled`] and no model. The result is bit-identical to `fit`'s.
+    pub fn fit_with(&self, fleet: &Fleet, progress: &Progress) -> Result<FittedExponentialRul> {
+        let (point, conformal, oof, truth) = fit_calibrated::<ExponentialPoint>(
+            &self.config,
+            fleet,
+            &self.config.calibration,
+            progress,
+        )?;
         Ok(FittedExponentialRul {
             config: self.config.clone(),
             point,

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Settings of a [`Gbdt`]; [`GbdtConfig::validate`] checks them.
 ///
@@ -308,6 +309,48 @@ impl Gbdt {
     /// Errors: [`Error::InvalidInput`] for an invalid configuration, mismatched sizes or
     /// fewer rows than two leaves need; [`Error::NonFinite`] for a NaN or infinite input.
     pub fn fit(config: &GbdtConfig, x: &[f64], p: usize, y: &[f64]) -> Result<Gbdt> {
+        Self::fit_with(config, x, p, y, &Progress::new())
+    }
+
+    /// [`fit`](Self::fit) with progress and cancellation: `progress` is started at
+    /// `n_trees` and counts one unit per boosting round; it is checked before every
+    /// round, and a cancelled fit returns [`Error::Cancelled`] (no model). The trees are
+    /// the same as `fit`'s, bit for bit.
+    ///
+    /// ```
+    /// use twin::analytics::rul::gbdt::{Gbdt, GbdtConfig};
+    /// use twin::progress::Progress;
+    /// let x: Vec<f64> = (0..200).map(|i| i as f64).collect();
+    /// let y: Vec<f64> = x.iter().map(|v| if *v < 100.0 { 1.0 } else { 3.0 }).collect();
+    /// let cfg = GbdtConfig { n_trees: 25, ..GbdtConfig::default() };
+    /// let p = Progress::new();
+    /// let m = Gbdt::fit_with(&cfg, &x, 1, &y, &p)?;
+    /// assert_eq!((p.done(), p.total()), (25, 25));
+    /// assert_eq!(m, Gbdt::fit(&cfg, &x, 1, &y)?);
+    /// p.cancel();
+    /// let e = Gbdt::fit_with(&cfg, &x, 1, &y, &p).unwrap_err();
+    /// assert_eq!(e.kind(), twin::ErrorKind::Cancelled);
+    /// # Ok::<(), twin::Error>(())
+    /// ```
+    pub fn fit_with(
+        config: &GbdtConfig,
+        x: &[f64],
+        p: usize,
+        y: &[f64],
+        progress: &Progress,
+    ) -> Result<Gbdt> {
+        progress.start(config.n_trees as u64);
+        Self::fit_counted(config, x, p, y, progress)
+    }
+
+    /// The fit, advancing `progress` by one per round (never starting it).
+    pub(crate) fn fit_counted(
+        config: &GbdtConfig,
+        x: &[f64],
+        p: usize,
+        y: &[f64],
+        progress: &Progress,
+    ) -> Result<Gbdt> {
         config.validate()?;
         let rows = y.len();
         if p == 0 || x.len() != rows * p {
@@ -344,6 +387,7 @@ impl Gbdt {
         let mut sample: Vec<u32> = Vec::with_capacity(rows);
         let mut out_of_sample: Vec<u32> = Vec::with_capacity(rows);
         for _ in 0..config.n_trees {
+            progress.check()?;
             for i in 0..rows {
                 grad[i] = pred[i] - y[i];
             }
@@ -399,6 +443,7 @@ impl Gbdt {
                 pred[r as usize] += v;
             }
             trees.push(tree);
+            progress.advance(1);
         }
         Ok(Gbdt {
             n_features: p,

@@ -74,6 +74,7 @@ use serde::{Deserialize, Serialize};
 use self::conformal::{Conformal, ConformalConfig};
 pub use self::data::{Fleet, SignalScaler, UnitSeries};
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// A remaining-useful-life prediction: a point and a calibrated interval.
 ///
@@ -218,7 +219,13 @@ pub const MIN_TRAINING_CYCLES: usize = 3;
 /// A point-predicting model fitted on a fleet, before calibration.
 pub(crate) trait PointModel: Sized + Send + Sync {
     type Config: Sync;
-    fn fit_point(config: &Self::Config, fleet: &Fleet) -> Result<Self>;
+    /// Fit on `fleet`, advancing `progress` by [`fit_units`](Self::fit_units) in all
+    /// (never starting it) and returning [`Error::Cancelled`] once it is cancelled.
+    fn fit_point(config: &Self::Config, fleet: &Fleet, progress: &Progress) -> Result<Self>;
+    /// Work units one `fit_point` counts: one per boosting round, else one per fit.
+    fn fit_units(_config: &Self::Config) -> u64 {
+        1
+    }
     /// Point predictions after each of the given end rows (inclusive) of one unit whose
     /// signal count has been checked.
     fn predict_rows(&self, unit: &UnitSeries, ends: &[usize]) -> Vec<f64>;
@@ -314,25 +321,46 @@ pub(crate) fn par_map<I: Sync, T: Send>(
         .collect()
 }
 
+/// Work units of [`cross_fit`]: every fit (one per fold and the full one) counts its
+/// [`PointModel::fit_units`], and the held-out prediction one per unit of the fleet.
+pub(crate) fn cross_fit_units<M: PointModel>(
+    config: &M::Config,
+    fleet: &Fleet,
+    cal: &CalibrationConfig,
+) -> u64 {
+    (cal.folds as u64 + 1)
+        .saturating_mul(M::fit_units(config))
+        .saturating_add(fleet.len() as u64)
+}
+
 /// Fit one model per fold (on the other folds) and one on every unit, in parallel;
 /// return the full model and the out-of-fold predictions at the held-out points.
+///
+/// Advances `progress` by [`cross_fit_units`] (it never starts it) and returns
+/// [`Error::Cancelled`] when it is cancelled: every fit checks it before it starts (and
+/// boosting before every round), every held-out unit before it is predicted.
 pub(crate) fn cross_fit<M: PointModel>(
     config: &M::Config,
     fleet: &Fleet,
     held: &HeldOut,
     cal: &CalibrationConfig,
+    progress: &Progress,
 ) -> Result<(M, Vec<f64>)> {
+    progress.check()?;
     let jobs: Vec<Option<usize>> = (0..cal.folds).map(Some).chain([None]).collect();
     let results = par_map(&jobs, cal.threads(), |job| -> Result<(Option<usize>, M)> {
+        progress.check()?;
         let train = match job {
             Some(k) => fleet.subset(&held.train_units(*k))?,
             None => fleet.clone(),
         };
-        Ok((*job, M::fit_point(config, &train)?))
+        Ok((*job, M::fit_point(config, &train, progress)?))
     });
     if results.len() != jobs.len() {
         return Err(Error::InvalidInput("a fitting thread failed".into()));
     }
+    // a cancelled run reports Cancelled, whichever job noticed first
+    progress.check()?;
     let mut full = None;
     let mut per_fold: Vec<Option<M>> = (0..cal.folds).map(|_| None).collect();
     for r in results {
@@ -345,17 +373,23 @@ pub(crate) fn cross_fit<M: PointModel>(
     // predict held-out points, grouped by unit, in parallel over units
     let units: Vec<usize> = (0..fleet.len()).collect();
     let per_unit = par_map(&units, cal.threads(), |&u| {
+        if progress.is_cancelled() {
+            return Vec::new();
+        }
         let ends: Vec<usize> = held
             .points
             .iter()
             .filter(|p| p.0 == u)
             .map(|p| p.1)
             .collect();
-        match &per_fold[held.fold_of[u]] {
+        let out = match &per_fold[held.fold_of[u]] {
             Some(m) => m.predict_rows(&fleet.units()[u], &ends),
             None => Vec::new(),
-        }
+        };
+        progress.advance(1);
+        out
     });
+    progress.check()?;
     let oof: Vec<f64> = per_unit.into_iter().flatten().collect();
     if oof.len() != held.points.len() {
         return Err(Error::InvalidInput(
@@ -365,17 +399,32 @@ pub(crate) fn cross_fit<M: PointModel>(
     Ok((full, oof))
 }
 
+/// Work units of [`fit_calibrated`]: [`cross_fit_units`] and one for the calibration.
+pub(crate) fn fit_calibrated_units<M: PointModel>(
+    config: &M::Config,
+    fleet: &Fleet,
+    cal: &CalibrationConfig,
+) -> u64 {
+    cross_fit_units::<M>(config, fleet, cal).saturating_add(1)
+}
+
 /// Fit a calibrated point model: cross-fit, calibrate on the out-of-fold residuals.
+///
+/// Starts `progress` at [`fit_calibrated_units`] and counts them all on success.
 pub(crate) fn fit_calibrated<M: PointModel>(
     config: &M::Config,
     fleet: &Fleet,
     cal: &CalibrationConfig,
+    progress: &Progress,
 ) -> Result<(M, Conformal, Vec<f64>, Vec<f64>)> {
     cal.validate()?;
     fleet.check_training(MIN_TRAINING_UNITS.max(cal.folds), MIN_TRAINING_CYCLES)?;
+    progress.start(fit_calibrated_units::<M>(config, fleet, cal));
+    progress.check()?;
     let held = HeldOut::new(fleet, cal)?;
-    let (model, oof) = cross_fit::<M>(config, fleet, &held, cal)?;
+    let (model, oof) = cross_fit::<M>(config, fleet, &held, cal, progress)?;
     let conformal = Conformal::fit_weighted(&cal.conformal, &oof, &held.truth, &held.weights)?;
+    progress.advance(1);
     Ok((model, conformal, oof, held.truth))
 }
 
@@ -448,3 +497,271 @@ macro_rules! persist {
     };
 }
 pub(crate) use persist;
+
+#[cfg(test)]
+mod progress_tests {
+    use std::time::{Duration, Instant};
+
+    use super::ensemble::{Component, EnsembleConfig, RulEnsemble};
+    use super::exponential::{ExponentialRul, ExponentialRulConfig};
+    use super::features::WindowConfig;
+    use super::gbdt::GbdtConfig;
+    use super::indicator::IndicatorConfig;
+    use super::regression::{Learner, RegressionConfig, RegressionRul};
+    use super::similarity::{SimilarityConfig, SimilarityRul};
+    use super::*;
+    use crate::progress::tests::cancel_at;
+
+    /// `n` units with lives `60 + 5·(i mod 9)` whose two signals wear as `exp(−RUL/20)`
+    /// with a deterministic ripple.
+    fn fleet(n: usize) -> Fleet {
+        let units = (0..n)
+            .map(|i| {
+                let life = 60 + 5 * (i % 9);
+                let time: Vec<f64> = (1..=life).map(|t| t as f64).collect();
+                let mut v = Vec::with_capacity(2 * life);
+                for r in 0..life {
+                    let wear = (-((life - 1 - r) as f64) / 20.0).exp();
+                    let ripple = 0.02 * (((r * 7 + i * 3) % 11) as f64 - 5.0) / 5.0;
+                    v.push(10.0 + 2.0 * wear + ripple);
+                    v.push(5.0 - wear - ripple);
+                }
+                UnitSeries::from_row_major(i as u64, time, v, 2)
+            })
+            .collect::<Result<Vec<_>>>()
+            .expect("units");
+        Fleet::new(units).expect("fleet")
+    }
+
+    fn calibration() -> CalibrationConfig {
+        CalibrationConfig {
+            folds: 3,
+            stride: 5,
+            min_history: 10,
+            seed: 2,
+            threads: 2,
+            ..CalibrationConfig::default()
+        }
+    }
+
+    fn boosting(n_trees: usize) -> RegressionConfig {
+        RegressionConfig {
+            features: WindowConfig {
+                window: 10,
+                ..WindowConfig::default()
+            },
+            learner: Learner::Boosting(GbdtConfig {
+                n_trees,
+                max_depth: 3,
+                ..GbdtConfig::default()
+            }),
+            cap: 60.0,
+            calibration: calibration(),
+        }
+    }
+
+    fn ridge() -> RegressionConfig {
+        RegressionConfig {
+            learner: Learner::Ridge { alpha: 1.0 },
+            ..boosting(1)
+        }
+    }
+
+    fn similarity() -> SimilarityConfig {
+        SimilarityConfig {
+            indicator: IndicatorConfig {
+                cap: 60.0,
+                ..IndicatorConfig::default()
+            },
+            window: 15,
+            neighbours: 4,
+            calibration: calibration(),
+            ..SimilarityConfig::default()
+        }
+    }
+
+    fn exponential() -> ExponentialRulConfig {
+        let mut c = ExponentialRulConfig::default();
+        c.indicator.cap = 60.0;
+        c.calibration = calibration();
+        c
+    }
+
+    /// Fit while a watcher records the counts: the result, the counts seen (then the
+    /// final one) and the total.
+    fn watched<T: Send>(work: impl FnOnce(&Progress) -> Result<T> + Send) -> (T, Vec<u64>, u64) {
+        let p = Progress::new();
+        let (r, mut seen) = std::thread::scope(|s| {
+            let h = s.spawn(|| work(&p));
+            let mut seen = Vec::new();
+            while !h.is_finished() {
+                seen.push(p.done());
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            (h.join().expect("no panic"), seen)
+        });
+        seen.push(p.done());
+        (r.expect("fits"), seen, p.total())
+    }
+
+    /// The counts rise monotonically to the total, which the test computes itself.
+    fn assert_counts(seen: &[u64], total: u64, expected_total: u64) {
+        assert_eq!(total, expected_total);
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.last().copied(), Some(total));
+    }
+
+    /// Cancel a fit once `at` units are done (the `cancel_at` pattern, timed): it
+    /// returns `Cancelled` before its end, well under a second after the cancel even in
+    /// a debug build.
+    fn assert_cancels<T: Send + std::fmt::Debug>(
+        at: u64,
+        work: impl FnOnce(&Progress) -> Result<T> + Send,
+    ) {
+        let p = Progress::new();
+        let (r, seen, latency) = std::thread::scope(|s| {
+            let h = s.spawn(|| work(&p));
+            let mut seen = Vec::new();
+            let mut cancelled_at = None;
+            while !h.is_finished() {
+                seen.push(p.done());
+                if cancelled_at.is_none() && p.done() >= at {
+                    p.cancel();
+                    cancelled_at = Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            let latency = cancelled_at.map(|t| t.elapsed());
+            (h.join().expect("no panic"), seen, latency)
+        });
+        assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert!(
+            p.done() >= at && p.done() < p.total(),
+            "{} of {}",
+            p.done(),
+            p.total()
+        );
+        let latency = latency.unwrap_or(Duration::MAX);
+        assert!(
+            latency < Duration::from_millis(500),
+            "stopped {latency:?} after the cancel"
+        );
+    }
+
+    #[test]
+    fn the_shared_cancel_at_helper_stops_a_boosting_fit() {
+        // the shared helper sees the same: cancelled, monotone, stopped before the end
+        let f = fleet(12);
+        let m = RegressionRul::new(boosting(5_000)).expect("config");
+        let (r, seen) = cancel_at(10, |p| m.fit_with(&f, p));
+        assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert!(seen.last().copied().unwrap_or(0) < 4 * 5_000);
+    }
+
+    #[test]
+    fn boosting_counts_rounds_of_every_fit_and_units() {
+        let f = fleet(12);
+        let m = RegressionRul::new(boosting(30)).expect("config");
+        let (fitted, seen, total) = watched(|p| m.fit_with(&f, p));
+        // 4 fits (3 folds and the final one) × 30 rounds, 12 held-out units, 1 calibration
+        assert_counts(&seen, total, 4 * 30 + 12 + 1);
+        assert_eq!(fitted, m.fit(&f).expect("fits"));
+        assert_eq!(
+            fitted.to_json().expect("json"),
+            m.fit(&f).expect("fits").to_json().expect("json")
+        );
+    }
+
+    #[test]
+    fn ridge_similarity_and_exponential_count_fits_and_units() {
+        let f = fleet(12);
+        let m = RegressionRul::new(ridge()).expect("config");
+        let (fitted, seen, total) = watched(|p| m.fit_with(&f, p));
+        assert_counts(&seen, total, 4 + 12 + 1);
+        assert_eq!(fitted, m.fit(&f).expect("fits"));
+
+        let m = SimilarityRul::new(similarity()).expect("config");
+        let (fitted, seen, total) = watched(|p| m.fit_with(&f, p));
+        assert_counts(&seen, total, 4 + 12 + 1);
+        assert_eq!(fitted, m.fit(&f).expect("fits"));
+
+        let m = ExponentialRul::new(exponential()).expect("config");
+        let (fitted, seen, total) = watched(|p| m.fit_with(&f, p));
+        assert_counts(&seen, total, 4 + 12 + 1);
+        assert_eq!(fitted, m.fit(&f).expect("fits"));
+    }
+
+    #[test]
+    fn the_ensemble_counts_its_members_and_calibration_into_one_total() {
+        let f = fleet(12);
+        let cfg = EnsembleConfig {
+            components: vec![
+                Component::Regression(boosting(20)),
+                Component::Regression(ridge()),
+                Component::Similarity(similarity()),
+                Component::Exponential(exponential()),
+            ],
+            cap: 60.0,
+            grid: 10,
+            calibration: calibration(),
+        };
+        let m = RulEnsemble::new(cfg).expect("config");
+        let (fitted, seen, total) = watched(|p| m.fit_with(&f, p));
+        // boosting 4×20 + 12, ridge/similarity/exponential 4 + 12 each, 1 calibration
+        let expected = (4 * 20 + 12) + 3 * (4 + 12) + 1;
+        assert_eq!(m.work_units(&f), expected);
+        assert_counts(&seen, total, expected);
+        assert_eq!(fitted, m.fit(&f).expect("fits"));
+    }
+
+    #[test]
+    fn cancelled_fits_return_cancelled_and_no_model() {
+        let f = fleet(12);
+        // 4 × 5000 rounds: far longer than the cancel takes
+        let m = RegressionRul::new(boosting(5_000)).expect("config");
+        assert_cancels(20, |p| m.fit_with(&f, p));
+        // every held-out cycle of 90 units matched: 3 s in a debug build
+        let big = fleet(90);
+        let dense = CalibrationConfig {
+            stride: 1,
+            ..calibration()
+        };
+        let m = SimilarityRul::new(SimilarityConfig {
+            calibration: dense.clone(),
+            ..similarity()
+        })
+        .expect("config");
+        assert_cancels(8, |p| m.fit_with(&big, p));
+        // the exponential model is quicker (0.1 s for 90 units): 1,000 units
+        let m = ExponentialRul::new(ExponentialRulConfig {
+            calibration: dense,
+            ..exponential()
+        })
+        .expect("config");
+        let bigger = fleet(1_000);
+        assert_cancels(8, |p| m.fit_with(&bigger, p));
+        let cfg = EnsembleConfig {
+            components: vec![
+                Component::Regression(ridge()),
+                Component::Regression(boosting(5_000)),
+            ],
+            cap: 60.0,
+            grid: 10,
+            calibration: calibration(),
+        };
+        let m = RulEnsemble::new(cfg).expect("config");
+        // past the ridge member, inside the boosting rounds
+        assert_cancels(40, |p| m.fit_with(&f, p));
+        // a cancelled hook refuses at once, before any unit
+        let p = Progress::new();
+        p.cancel();
+        let e = RegressionRul::new(ridge())
+            .expect("config")
+            .fit_with(&f, &p)
+            .expect_err("cancelled");
+        assert!(matches!(e, Error::Cancelled));
+        assert_eq!(p.done(), 0);
+    }
+}

@@ -17,6 +17,7 @@ use super::{
     RulPrediction, SignalScaler, UnitSeries,
 };
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Settings of a [`SimilarityRul`].
 ///
@@ -215,7 +216,7 @@ impl SimilarityPoint {
 impl PointModel for SimilarityPoint {
     type Config = SimilarityConfig;
 
-    fn fit_point(config: &SimilarityConfig, fleet: &Fleet) -> Result<Self> {
+    fn fit_point(config: &SimilarityConfig, fleet: &Fleet, progress: &Progress) -> Result<Self> {
         let indicator = DegradationIndicator::fit(&config.indicator, fleet)?;
         let library = fleet
             .units()
@@ -226,6 +227,7 @@ impl PointModel for SimilarityPoint {
                 indicator: indicator.smoothed(u),
             })
             .collect();
+        progress.advance(1);
         Ok(SimilarityPoint {
             indicator,
             library,
@@ -275,8 +277,24 @@ impl SimilarityRul {
     /// Build the library from run-to-failure histories and calibrate the interval on
     /// held-out units.
     pub fn fit(&self, fleet: &Fleet) -> Result<FittedSimilarityRul> {
-        let (point, conformal, oof, truth) =
-            fit_calibrated::<SimilarityPoint>(&self.config, fleet, &self.config.calibration)?;
+        self.fit_with(fleet, &Progress::new())
+    }
+
+    /// [`fit`](Self::fit) with progress and cancellation.
+    ///
+    /// Work units (the total is set at the start): one per library build (one per
+    /// calibration fold and the final one), one per unit of the fleet for the held-out
+    /// matching (the bulk of the time: every held-out cycle is matched against the
+    /// fold's library), and one for the calibration. `progress` is checked before every
+    /// build and every held-out unit; once cancelled the fit returns
+    /// [`Error::Cancelled`] and no model. The result is bit-identical to `fit`'s.
+    pub fn fit_with(&self, fleet: &Fleet, progress: &Progress) -> Result<FittedSimilarityRul> {
+        let (point, conformal, oof, truth) = fit_calibrated::<SimilarityPoint>(
+            &self.config,
+            fleet,
+            &self.config.calibration,
+            progress,
+        )?;
         Ok(FittedSimilarityRul {
             config: self.config.clone(),
             point,
