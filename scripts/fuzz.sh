@@ -29,7 +29,10 @@ for target in $(cargo +nightly fuzz list); do
     mkdir -p "$scratch/$target"
     cp fuzz/corpus/"$target"/* "$scratch/$target/"
     echo "==> fuzz $target: $runs executions from $(ls fuzz/corpus/"$target" | wc -l) seeds"
-    cargo +nightly fuzz run -O "$target" "$scratch/$target" -- \
+    # The c_api target writes detector files into a scratch directory under TMPDIR; point
+    # it into this run's scratch so nothing is left in /tmp.
+    mkdir -p "$scratch/tmp"
+    TMPDIR="$scratch/tmp" cargo +nightly fuzz run -O "$target" "$scratch/$target" -- \
         -runs="$runs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
         grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==|SUMMARY|thread .* panicked)' || true
     # cargo fuzz run exits non-zero on a finding; with pipefail that fails the script.
