@@ -155,19 +155,26 @@ def test_split_columns_keeps_every_sample_and_the_order_within_each_part():
     assert doctest.testmod(twin.dask).failed == 0
 
 
-def test_write_partitions_lays_out_one_file_per_partition(tmp_path):
+def read_dir(path):
+    return [np.load(os.path.join(path, f"{k}.npy")) for k in ("twins", "times", "signals", "values")]
+
+
+def test_write_partitions_lays_out_one_directory_per_partition(tmp_path):
     cols, _ = fleet_batch(seed=6, n=100)
     paths = write_partitions(tmp_path / "day", 3, *cols)
-    assert [os.path.basename(p) for p in paths] == ["part-0-of-3.npz", "part-1-of-3.npz", "part-2-of-3.npz"]
+    assert [os.path.basename(p) for p in paths] == ["part-0-of-3", "part-1-of-3", "part-2-of-3"]
     total = 0
     for p, path in enumerate(paths):
-        with np.load(path) as z:
-            assert sorted(z.files) == ["signals", "times", "twins", "values"]
-            assert np.all(z["twins"] % 3 == p)
-            want = np.flatnonzero(cols[0] % 3 == p)
-            assert np.array_equal(z["values"], cols[3][want], equal_nan=True)
-            assert np.array_equal(z["times"], cols[1][want])
-            total += len(z["twins"])
+        assert sorted(os.listdir(path)) == ["signals.npy", "times.npy", "twins.npy", "values.npy"]
+        tw, t, s, v = read_dir(path)
+        assert tw.dtype == np.uint64 and np.all(tw % 3 == p)
+        want = np.flatnonzero(cols[0] % 3 == p)
+        assert np.array_equal(v, cols[3][want], equal_nan=True)
+        assert np.array_equal(t, cols[1][want]) and np.array_equal(s, cols[2][want])
+        total += len(tw)
+        # A worker memory-maps the columns rather than copying them.
+        loaded = twin.dask.load_columns(path)
+        assert all(isinstance(c.base, np.memmap) or isinstance(c, np.memmap) for c in loaded)
     assert total == len(cols[0])
     with pytest.raises(twin.InvalidInputError, match="times has 1 elements"):
         write_partitions(tmp_path / "bad", 2, cols[0], cols[1][:1], cols[2], cols[3])
@@ -187,8 +194,8 @@ def test_worker_local_ingest_equals_one_process(client, plant, tmp_path):
         chunk = [c[part] for c in cols]
         paths = dist.partition_columns(tmp_path, *chunk, name=f"batch{k}")
         got = dist.ingest_partitioned(paths)
-        files = [np.load(p) for p in paths]
-        concat = [np.concatenate([f[name] for f in files]) for name in ("twins", "times", "signals", "values")]
+        files = [read_dir(p) for p in paths]
+        concat = [np.concatenate([f[k] for f in files]) for k in range(4)]
         want = local.ingest_batch(*concat)
         assert got == want
         assert got.rejections == want.rejections
@@ -236,6 +243,16 @@ def test_callable_sources_and_samples_in_the_wrong_partition(client, plant, tmp_
     assert [x[:2] for x in r.rejections] == [(4, 13), (5, 13)]
     assert local.ingest_batch(*later).accepted == 8
     assert dist.snapshot() == local.snapshot()
+    # One .npz file per partition is a source too.
+    more = [c.copy() for c in later]
+    more[1] = more[1] + 10 * 1_000_000_000
+    for p in (0, 1):
+        mine = more[0] % 2 == p
+        np.savez(tmp_path / f"n{p}.npz", **dict(zip(("twins", "times", "signals", "values"), (c[mine] for c in more))))
+    r = dist.ingest_partitioned([tmp_path / "n0.npz", str(tmp_path / "n1.npz")])
+    assert (r.accepted, r.reasons) == (8, {"unknown_twin": 2})
+    assert local.ingest_batch(*more).accepted == 8
+    assert dist.snapshot() == local.snapshot()
 
 
 def test_a_bad_source_ingests_nothing(client, plant, tmp_path):
@@ -245,6 +262,9 @@ def test_a_bad_source_ingests_nothing(client, plant, tmp_path):
     before = dist.snapshot()
     with pytest.raises(twin.InvalidInputError, match="partition 1: cannot read"):
         dist.ingest_partitioned([paths[0], str(tmp_path / "missing.npz")])
+    os.remove(os.path.join(paths[1], "values.npy"))
+    with pytest.raises(twin.InvalidInputError, match="partition 1: .*part-1-of-2' has no column 'values'"):
+        dist.ingest_partitioned(paths)
     np.savez(tmp_path / "short.npz", twins=np.array([11], np.uint64), times=np.array([0, 1]),
              signals=np.array([0], np.uint32), values=np.array([1.0]))
     with pytest.raises(twin.InvalidInputError, match="times has 2 elements but twins has 1"):
@@ -255,12 +275,12 @@ def test_a_bad_source_ingests_nothing(client, plant, tmp_path):
     with pytest.raises(TypeError, match="values must hold real numbers"):
         dist.ingest_partitioned([lambda: (np.array([10]), [0], [0], np.array(["a"])), None])
     np.save(tmp_path / "one.npy", np.arange(3))
-    with pytest.raises(twin.InvalidInputError, match="partition 1: .*one.npy' is not an .npz file of columns"):
+    with pytest.raises(twin.InvalidInputError, match="partition 1: .*one.npy' is neither a directory of .npy"):
         dist.ingest_partitioned([paths[0], tmp_path / "one.npy"])
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(twin.InvalidInputError, match="partition 0: cannot read .*junk.npz"):
         dist.ingest_partitioned([tmp_path / "junk.npz", paths[1]])
-    with pytest.raises(twin.InvalidInputError, match="partition 0: a source is a path to an .npz file"):
+    with pytest.raises(twin.InvalidInputError, match=r"partition 0: a source is a path \(a directory"):
         dist.ingest_partitioned([42, None])
     with pytest.raises(twin.InvalidInputError, match="sources has 1 entries but the fleet has 2 partitions"):
         dist.ingest_partitioned(paths[:1])
@@ -268,6 +288,7 @@ def test_a_bad_source_ingests_nothing(client, plant, tmp_path):
         dist.ingest_partitioned(paths[0])
     assert dist.snapshot() == before
     # Still usable: the good files go in.
+    paths = dist.partition_columns(tmp_path, *cols)
     local = make(plant, twin.Fleet(threads=1))
     assert dist.ingest_partitioned(paths).accepted == local.ingest_batch(*cols).accepted
     assert dist.snapshot() == local.snapshot()

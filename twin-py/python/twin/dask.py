@@ -12,9 +12,9 @@ Data reaches the partitions in one of two ways:
 * :meth:`DaskFleet.ingest_batch`: the client holds a batch; it is split by partition with
   numpy on the client and each part is sent to its partition.
 * :meth:`DaskFleet.ingest_partitioned`: the data is already laid out per partition (one
-  ``.npz`` column file per partition on storage the workers can read, or a callable that
-  produces the partition's columns on the worker); each worker loads its own part, and no
-  sample passes through the client. :func:`write_partitions` (or
+  directory of ``.npy`` column files, or one ``.npz`` file, per partition on storage the
+  workers can read, or a callable that produces the partition's columns on the worker);
+  each worker loads its own part, and no sample passes through the client. :func:`write_partitions` (or
   :meth:`DaskFleet.partition_columns`) lays a stream out that way.
 
 ``dask.distributed`` is an optional dependency: it is imported when a
@@ -48,7 +48,8 @@ __all__ = ["DaskFleet", "FleetPartition", "load_columns", "split_columns", "writ
 _NAMES = ("twins", "times", "signals", "values")
 
 #: Where one partition's samples come from in :meth:`DaskFleet.ingest_partitioned`: a path
-#: to an ``.npz`` file, a callable run on the worker, or ``None`` for no samples.
+#: (a directory of ``.npy`` columns or an ``.npz`` file), a callable run on the worker, or
+#: ``None`` for no samples.
 Source = Union[str, "os.PathLike[str]", Callable[[], Any], None]
 
 
@@ -190,26 +191,63 @@ def write_partitions(directory: Union[str, "os.PathLike[str]"], partitions: int,
                      name: str = "part") -> list[str]:
     """Lay a fleet stream out for :meth:`DaskFleet.ingest_partitioned`: split the four
     columns by partition (:func:`split_columns`) and save partition ``p``'s samples, in
-    stream order, as ``<directory>/<name>-<p>-of-<partitions>.npz`` (uncompressed, the
-    arrays ``twins``, ``times``, ``signals``, ``values``). The directory is made if
-    missing; existing files of the same name are replaced. Returns the paths, partition
-    ``p``'s at index ``p``. Bad columns raise before anything is written."""
+    stream order, in the directory ``<directory>/<name>-<p>-of-<partitions>`` as one
+    ``.npy`` file per column (``twins.npy``, ``times.npy``, ``signals.npy``,
+    ``values.npy``), which a worker memory-maps instead of copying (see
+    :func:`load_columns`). Directories are made if missing; existing files of the same
+    name are replaced. Returns the partitions' directories, partition ``p``'s at index
+    ``p``. Bad columns raise before anything is written."""
     parts = split_columns(partitions, twins, times, signals, values)
-    os.makedirs(directory, exist_ok=True)
     paths = []
     for p, (_, cols) in enumerate(parts):
-        path = os.path.join(os.fspath(directory), f"{name}-{p}-of-{partitions}.npz")
-        np.savez(path, **dict(zip(_NAMES, cols)))
+        path = os.path.join(os.fspath(directory), f"{name}-{p}-of-{partitions}")
+        os.makedirs(path, exist_ok=True)
+        for col, c in zip(_NAMES, cols):
+            np.save(os.path.join(path, f"{col}.npy"), c)
         paths.append(path)
     return paths
+
+
+def _load_path(source: Union[str, "os.PathLike[str]"], what: str) -> dict[str, np.ndarray]:
+    """The columns saved at ``source``: a directory of ``.npy`` files (memory-mapped
+    read-only, so the samples are read from the file as they are ingested, not copied
+    first) or an ``.npz`` file."""
+    where = os.fspath(source)
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+    if os.path.isdir(where):
+        data = {}
+        for k in _NAMES:
+            f = os.path.join(where, f"{k}.npy")
+            if not os.path.exists(f):
+                continue
+            try:
+                data[k] = np.load(f, mmap_mode="r", allow_pickle=False)
+            except unreadable as e:
+                raise twin.InvalidInputError(f"{what}: cannot read {f!r}: {e}") from e
+        return data
+    try:
+        z = np.load(where, allow_pickle=False)
+    except unreadable as e:
+        raise twin.InvalidInputError(f"{what}: cannot read {where!r}: {e}") from e
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise twin.InvalidInputError(
+            f"{what}: {where!r} is neither a directory of .npy columns nor an .npz file of columns"
+        )
+    try:
+        with z:
+            return {k: z[k] for k in _NAMES if k in z.files}
+    except unreadable as e:
+        raise twin.InvalidInputError(f"{what}: cannot read {where!r}: {e}") from e
 
 
 def load_columns(source: Source, what: str = "source") -> list[np.ndarray]:
     """The four fleet columns of one partition's ``source``, checked as
     :meth:`twin.Fleet.ingest_batch` checks them (twin ids as ``uint64``):
 
-    * a path (``str`` or ``os.PathLike``) to an ``.npz`` file holding the arrays ``twins``,
-      ``times``, ``signals`` and ``values`` (as :func:`write_partitions` writes them);
+    * a path (``str`` or ``os.PathLike``) to a directory holding ``twins.npy``,
+      ``times.npy``, ``signals.npy`` and ``values.npy`` (as :func:`write_partitions`
+      writes them; memory-mapped, not copied), or to an ``.npz`` file holding arrays of
+      those names;
     * a callable taking no arguments (use :func:`functools.partial` to bind some), run
       where the columns are loaded, returning either a mapping with those four keys (a
       dict, an ``np.load`` result, a pandas DataFrame) or a sequence of four columns;
@@ -220,25 +258,15 @@ def load_columns(source: Source, what: str = "source") -> list[np.ndarray]:
     if source is None:
         return _columns(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0))
     if isinstance(source, (str, os.PathLike)):
-        unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
-        try:
-            z = np.load(source, allow_pickle=False)
-        except unreadable as e:
-            raise twin.InvalidInputError(f"{what}: cannot read {os.fspath(source)!r}: {e}") from e
-        if not isinstance(z, np.lib.npyio.NpzFile):
-            raise twin.InvalidInputError(f"{what}: {os.fspath(source)!r} is not an .npz file of columns")
-        try:
-            with z:
-                data: Any = {k: z[k] for k in _NAMES if k in z.files}
-        except unreadable as e:
-            raise twin.InvalidInputError(f"{what}: cannot read {os.fspath(source)!r}: {e}") from e
+        data: Any = _load_path(source, what)
         origin = repr(os.fspath(source))
     elif callable(source):
         data = source()
         origin = f"the columns returned by {getattr(source, '__name__', type(source).__name__)}"
     else:
         raise twin.InvalidInputError(
-            f"{what}: a source is a path to an .npz file, a callable or None, not {type(source).__name__}"
+            f"{what}: a source is a path (a directory of .npy columns or an .npz file), a callable or None, "
+            f"not {type(source).__name__}"
         )
     if hasattr(data, "keys"):
         missing = [k for k in _NAMES if k not in data.keys()]
@@ -369,15 +397,16 @@ class DaskFleet:
     def partition_columns(
         self, directory: Union[str, "os.PathLike[str]"], twins, times, signals, values, name: str = "part"
     ) -> list[str]:
-        """:func:`write_partitions` for this fleet's number of partitions: one ``.npz``
-        file per partition under ``directory`` (which the workers must be able to read),
-        ready for :meth:`ingest_partitioned`."""
+        """:func:`write_partitions` for this fleet's number of partitions: one directory
+        of ``.npy`` column files per partition under ``directory`` (which the workers must
+        be able to read), ready for :meth:`ingest_partitioned`."""
         return write_partitions(directory, self.partitions, twins, times, signals, values, name=name)
 
     def ingest_partitioned(self, sources: Sequence[Source]) -> twin.FleetReport:
         """Ingest data that is already laid out per partition, without it passing through
         the client: ``sources[p]`` is partition ``p``'s source (see :func:`load_columns`:
-        a path to an ``.npz`` column file, a callable run on the worker, or ``None``), and
+        a path to a directory of ``.npy`` columns or to an ``.npz`` file, a callable run on
+        the worker, or ``None``), and
         the worker holding partition ``p`` loads it and ingests it into its twins.
 
         It happens in two steps: every partition loads and checks its columns, then, if
