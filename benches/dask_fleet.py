@@ -12,6 +12,10 @@ LocalCluster of one worker process and on a LocalCluster of two, along two paths
   :meth:`DaskFleet.ingest_partitioned` has every worker load (memory-map) its partition's
   files and ingest them, so no sample passes through the client. Loading is part of the
   timed work (the files were just written, so their pages come from the page cache).
+  One call per batch;
+* **local-all**: the same files, but one :meth:`DaskFleet.ingest_partitioned` call takes
+  every batch's file of a partition as a list (a day's files at once), so the client and
+  the workers synchronise twice per run rather than twice per batch.
 
 Repetitions alternate between the configurations so that noise on the shared machine hits
 all alike. Each worker runs one thread and each partition's fleet one thread. The same
@@ -73,15 +77,18 @@ def build(fleet, proto, twins: int):
     return fleet
 
 
-def feed(fleet, batches, local_paths=None) -> tuple[float, int, int]:
+def feed(fleet, batches, local_paths=None, at_once=False) -> tuple[float, int, int]:
     """Seconds to ingest every batch and drain the insights; samples accepted; insights.
-    With `local_paths` (one list of per-partition files per batch) the workers load the
-    batches themselves."""
+    With `local_paths` (one list of per-partition directories per batch) the workers load
+    the batches themselves: one call per batch, or with `at_once` one call for all."""
     start = time.perf_counter()
     accepted = 0
     if local_paths is None:
         for b in batches:
             accepted += fleet.ingest_batch(*b).accepted
+    elif at_once:
+        per_partition = [list(files) for files in zip(*local_paths)]
+        accepted += fleet.ingest_partitioned(per_partition).accepted
     else:
         for paths in local_paths:
             accepted += fleet.ingest_partitioned(paths).accepted
@@ -96,7 +103,8 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=4, help="fleet batches the steps are sent in")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-model", action="store_true", help="monitor only, no digital model")
-    ap.add_argument("--paths", default="client,local", help="which paths to time: client, local or both")
+    ap.add_argument("--paths", default="client,local,local-all",
+                    help="which paths to time, comma-separated: client, local, local-all")
     args = ap.parse_args()
     paths = args.paths.split(",")
 
@@ -147,7 +155,8 @@ def main() -> None:
                 client = clusters[w][1]
                 f = build(DaskFleet(client, threads=1), proto, args.twins)
                 w0, c0 = client.run(time.process_time), time.process_time()
-                dt, acc, ins_d = feed(f, batches, layouts[w] if path == "local" else None)
+                dt, acc, ins_d = feed(f, batches, None if path == "client" else layouts[w],
+                                      at_once=path == "local-all")
                 w1, c1 = client.run(time.process_time), time.process_time()
                 used = [w1[a] - w0[a] for a in w0]
                 cpu[path, w].append((c1 - c0, max(used), sum(used)))
@@ -163,7 +172,7 @@ def main() -> None:
 
     def line(name, ts):
         med = statistics.median(ts)
-        print(f"{name:<34} median {med:8.3f} s  {n / med / 1e6:7.3f} M samples/s  "
+        print(f"{name:<38} median {med:8.3f} s  {n / med / 1e6:7.3f} M samples/s  "
               f"(runs: {', '.join(f'{t:.3f}' for t in ts)})")
         return med
 

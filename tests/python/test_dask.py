@@ -190,9 +190,11 @@ def test_worker_local_ingest_equals_one_process(client, plant, tmp_path):
     dist = make(plant, DaskFleet(client))
     local = make(plant, twin.Fleet(threads=1))
     stream = make(plant, twin.Fleet(threads=1))
+    layouts = []
     for k, part in enumerate((slice(0, half), slice(half, None))):
         chunk = [c[part] for c in cols]
         paths = dist.partition_columns(tmp_path, *chunk, name=f"batch{k}")
+        layouts.append(paths)
         got = dist.ingest_partitioned(paths)
         files = [read_dir(p) for p in paths]
         concat = [np.concatenate([f[k] for f in files]) for k in range(4)]
@@ -209,6 +211,18 @@ def test_worker_local_ingest_equals_one_process(client, plant, tmp_path):
     assert len(want_i["time"]) >= len(IDS)
     for k in want_i:
         assert np.array_equal(got_i[k], want_i[k]), k
+    # Both batches' files in one call, a list of sources per partition: indices run through
+    # partition 0's files, then partition 1's.
+    once = make(plant, DaskFleet(client))
+    lists = [[layouts[0][p], layouts[1][p]] for p in range(2)]
+    got = once.ingest_partitioned(lists)
+    files = [read_dir(path) for part in lists for path in part]
+    concat = [np.concatenate([f[k] for f in files]) for k in range(4)]
+    one = make(plant, twin.Fleet(threads=1))
+    want = one.ingest_batch(*concat)
+    assert got == want and got.rejections == want.rejections
+    assert len(got) == len(cols[0])
+    assert once.snapshot() == stream.snapshot()
 
 
 def test_callable_sources_and_samples_in_the_wrong_partition(client, plant, tmp_path):

@@ -59,8 +59,8 @@ class FleetPartition:
 
     def __init__(self, threads: int = 1) -> None:
         self.fleet = twin.Fleet(threads=threads)
-        # Columns loaded by `stage`, waiting for `ingest_staged`.
-        self._staged: Optional[list[np.ndarray]] = None
+        # Columns loaded by `stage` (one set per source), waiting for `ingest_staged`.
+        self._staged: Optional[list[list[np.ndarray]]] = None
 
     def insert_many(self, pairs: Sequence[tuple[int, twin.Twin]]) -> None:
         # Check every id first so that a refused id leaves the partition unchanged.
@@ -90,21 +90,30 @@ class FleetPartition:
     def ingest_batch(self, twins, times, signals, values) -> twin.FleetReport:
         return self.fleet.ingest_batch(twins, times, signals, values)
 
-    def stage(self, source: Source, partition: int) -> int:
-        """Load this partition's columns from ``source`` here on the worker and check them
-        (see :func:`load_columns`); keep them for :meth:`ingest_staged`. Returns the number
-        of samples."""
+    def stage(self, source: Union[Source, Sequence[Source]], partition: int) -> int:
+        """Load this partition's columns from ``source`` (or from each of a list of
+        sources) here on the worker and check them (see :func:`load_columns`); keep them
+        for :meth:`ingest_staged`. Returns the number of samples."""
         self._staged = None
-        cols = load_columns(source, what=f"partition {partition}")
-        self._staged = cols
-        return len(cols[0])
+        many = source if isinstance(source, (list, tuple)) else [source]
+        staged = [load_columns(s, what=f"partition {partition}") for s in many]
+        self._staged = staged
+        return sum(len(cols[0]) for cols in staged)
 
     def ingest_staged(self) -> twin.FleetReport:
-        """Ingest the columns :meth:`stage` loaded (indices refer to them) and drop them."""
-        cols, self._staged = self._staged, None
-        if cols is None:
+        """Ingest the columns :meth:`stage` loaded, source after source, and drop them; the
+        report's indices refer to the sources' columns one after the other."""
+        staged, self._staged = self._staged, None
+        if staged is None:
             raise twin.InvalidInputError("no columns are staged on this partition")
-        return self.fleet.ingest_batch(*cols)
+        if len(staged) == 1:
+            return self.fleet.ingest_batch(*staged[0])
+        parts, start = [], 0
+        for cols in staged:
+            n = len(cols[0])
+            parts.append((self.fleet.ingest_batch(*cols), np.arange(start, start + n, dtype=np.int64)))
+            start += n
+        return twin.FleetReport.merge(parts)
 
     def unstage(self) -> None:
         """Drop staged columns without ingesting them."""
@@ -402,20 +411,22 @@ class DaskFleet:
         be able to read), ready for :meth:`ingest_partitioned`."""
         return write_partitions(directory, self.partitions, twins, times, signals, values, name=name)
 
-    def ingest_partitioned(self, sources: Sequence[Source]) -> twin.FleetReport:
+    def ingest_partitioned(self, sources: Sequence[Union[Source, Sequence[Source]]]) -> twin.FleetReport:
         """Ingest data that is already laid out per partition, without it passing through
         the client: ``sources[p]`` is partition ``p``'s source (see :func:`load_columns`:
         a path to a directory of ``.npy`` columns or to an ``.npz`` file, a callable run on
-        the worker, or ``None``), and
-        the worker holding partition ``p`` loads it and ingests it into its twins.
+        the worker, or ``None``), or a list of such sources (say, one per hour of a day);
+        the worker holding partition ``p`` loads it and ingests it into its twins (a list
+        source after source, as if they were one batch).
 
         It happens in two steps: every partition loads and checks its columns, then, if
         all succeeded, every partition ingests them. So an unreadable source or bad columns
         raise (the first failure, in partition order) and no partition ingests anything.
 
-        Report indices refer to the concatenation of the sources in partition order: the
-        sample at position ``i`` of partition ``p``'s columns has index
-        ``len(source 0) + ... + len(source p-1) + i``. A sample whose twin belongs to
+        Report indices refer to the concatenation of the sources in partition order (a
+        list of sources counting as its sources one after the other): the sample at
+        position ``i`` of partition ``p``'s columns has index
+        ``len(sources[0]) + ... + len(sources[p-1]) + i``. A sample whose twin belongs to
         another partition is not moved there: the partition does not hold that twin, so
         the sample is refused as ``"unknown_twin"`` and counted, as a :class:`twin.Fleet`
         without that twin would. When every sample sits in its twin's partition, the
