@@ -8,6 +8,10 @@
 //! number of threads; the tests check it. Samples for an id the fleet does not hold are
 //! refused with [`ErrorKind::UnknownTwin`] and counted, like any other refusal.
 //!
+//! Only finding each sample's twin is serial (one id look-up per run of samples for the
+//! same twin); copying the samples into their twins' sub-batches is shared by the threads,
+//! each thread filling the sub-batches of the twins it runs.
+//!
 //! ```
 //! use twin::fleet::{Fleet, FleetBatchRef};
 //! use twin::{Schema, SignalSpec, Twin};
@@ -350,113 +354,165 @@ impl Fleet {
                 .collect();
             return report;
         }
-        // Where each sample goes: a twin slot, or m for "unknown".
+        // Pass 1 (serial): the twin slot of every sample, or m for "unknown", and the
+        // samples per slot. Consecutive samples usually belong to one twin (a gateway sends
+        // a device's signals together), so the last look-up is remembered.
         self.order.clear();
         self.order.reserve(n);
         self.offsets.clear();
-        self.offsets.resize(m + 3, 0);
-        for &id in batch.twins {
-            let slot = self.index.get(&id).copied().unwrap_or(m);
+        self.offsets.resize(m + 2, 0);
+        let mut unknown: Vec<usize> = Vec::new();
+        let mut last: Option<(u64, usize)> = None;
+        for (i, &id) in batch.twins.iter().enumerate() {
+            let slot = match last {
+                Some((l, slot)) if l == id => slot,
+                _ => {
+                    let slot = self.index.get(&id).copied().unwrap_or(m);
+                    last = Some((id, slot));
+                    slot
+                }
+            };
+            if slot == m {
+                unknown.push(i);
+            }
             self.order.push(slot);
-            self.offsets[slot + 2] += 1;
+            self.offsets[slot + 1] += 1;
         }
-        // Prefix sums: offsets[s + 1] is where slot s starts once shifted below.
-        for s in 2..m + 3 {
+        // Prefix sums: slot s's samples go to offsets[s] .. offsets[s + 1] of the grouped
+        // columns (the unknown slot m last; its samples are not copied).
+        for s in 1..m + 2 {
             self.offsets[s] += self.offsets[s - 1];
         }
-        // Counting sort into grouped columns; `pos` maps grouped position -> batch index.
-        let (times, signals, values) = (
+        let known = self.offsets[m];
+        self.times.resize(known, 0);
+        self.signals.resize(known, 0);
+        self.values.resize(known, 0.0);
+        self.pos.resize(known, 0);
+        // Pass 2 (parallel): each thread takes a run of twin slots, whose grouped samples
+        // form one contiguous region, copies its own samples there in batch order (every
+        // thread reads the slot column; each writes only its region) and runs its twins on
+        // them. The result does not depend on how the slots are cut.
+        let threads = self.threads.min(m.max(1));
+        let chunk = m.div_ceil(threads).max(1);
+        let src = (
+            batch.twins.len(),
             batch.batch.times(),
             batch.batch.signals(),
             batch.batch.values(),
         );
-        self.times.resize(n, 0);
-        self.signals.resize(n, 0);
-        self.values.resize(n, 0.0);
-        self.pos.resize(n, 0);
-        let pos = &mut self.pos;
-        for i in 0..n {
-            let s = self.order[i];
-            let at = self.offsets[s + 1];
-            self.offsets[s + 1] += 1;
-            self.times[at] = times[i];
-            self.signals[at] = signals[i];
-            self.values[at] = values[i];
-            pos[at] = i;
-        }
-        // offsets[s] .. offsets[s + 1] is now slot s's range (offsets[0] == 0).
-        let ranges: Vec<(usize, usize)> = (0..m)
-            .map(|s| (self.offsets[s], self.offsets[s + 1]))
-            .collect();
-        let (t_all, s_all, v_all) = (&self.times, &self.signals, &self.values);
-        let per_twin: Vec<(usize, Vec<(usize, ErrorKind)>)> = {
-            let threads = self.threads.min(m.max(1));
-            let chunk = m.div_ceil(threads).max(1);
-            let work = |twins: &mut [(u64, Twin)], first: usize| {
-                twins
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(k, (_, twin))| {
-                        let (a, b) = ranges[first + k];
-                        if a == b {
-                            return (0, Vec::new());
-                        }
-                        let sub = BatchRef::new(&t_all[a..b], &s_all[a..b], &v_all[a..b]);
-                        match sub {
-                            Ok(sub) => {
-                                let r = twin.ingest_batch(sub);
-                                let rej =
-                                    r.rejections.iter().map(|x| (a + x.index, x.kind)).collect();
-                                (r.accepted, rej)
-                            }
-                            Err(e) => (0, (a..b).map(|i| (i, e.kind())).collect()),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            };
-            if threads <= 1 {
-                work(&mut self.twins, 0)
-            } else {
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = self
-                        .twins
-                        .chunks_mut(chunk)
-                        .enumerate()
-                        .map(|(c, twins)| {
-                            let work = &work;
-                            scope.spawn(move || work(twins, c * chunk))
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .flat_map(|h| match h.join() {
-                            Ok(v) => v,
-                            Err(panic) => std::panic::resume_unwind(panic),
-                        })
-                        .collect()
-                })
+        let order = &self.order;
+        let offsets = &self.offsets;
+        let work = |twins: &mut [(u64, Twin)],
+                    first: usize,
+                    times: &mut [i64],
+                    signals: &mut [u32],
+                    values: &mut [f64],
+                    pos: &mut [usize]|
+         -> Vec<(usize, Vec<(usize, ErrorKind)>)> {
+            let (len, t_in, s_in, v_in) = src;
+            let end = first + twins.len();
+            let base = offsets[first];
+            // Scatter this run's samples into its region.
+            let mut cursor: Vec<usize> = offsets[first..end].iter().map(|o| o - base).collect();
+            for (i, &slot) in order.iter().enumerate().take(len) {
+                if slot >= first && slot < end {
+                    let c = &mut cursor[slot - first];
+                    times[*c] = t_in[i];
+                    signals[*c] = s_in[i];
+                    values[*c] = v_in[i];
+                    pos[*c] = i;
+                    *c += 1;
+                }
             }
+            twins
+                .iter_mut()
+                .enumerate()
+                .map(|(k, (_, twin))| {
+                    let (a, b) = (offsets[first + k] - base, offsets[first + k + 1] - base);
+                    if a == b {
+                        return (0, Vec::new());
+                    }
+                    match BatchRef::new(&times[a..b], &signals[a..b], &values[a..b]) {
+                        Ok(sub) => {
+                            let r = twin.ingest_batch(sub);
+                            let rej = r
+                                .rejections
+                                .iter()
+                                .map(|x| (pos[a + x.index], x.kind))
+                                .collect();
+                            (r.accepted, rej)
+                        }
+                        Err(e) => (0, pos[a..b].iter().map(|&i| (i, e.kind())).collect()),
+                    }
+                })
+                .collect()
+        };
+        let per_twin: Vec<(usize, Vec<(usize, ErrorKind)>)> = if threads <= 1 {
+            work(
+                &mut self.twins,
+                0,
+                &mut self.times,
+                &mut self.signals,
+                &mut self.values,
+                &mut self.pos,
+            )
+        } else {
+            // Cut the grouped columns at the chunk boundaries.
+            let mut parts = Vec::with_capacity(threads);
+            let (mut t, mut s, mut v, mut p) = (
+                &mut self.times[..],
+                &mut self.signals[..],
+                &mut self.values[..],
+                &mut self.pos[..],
+            );
+            let mut taken = 0;
+            for (c, twins) in self.twins.chunks_mut(chunk).enumerate() {
+                let first = c * chunk;
+                let size = offsets[first + twins.len()] - offsets[first];
+                let (t0, t1) = std::mem::take(&mut t).split_at_mut(size);
+                let (s0, s1) = std::mem::take(&mut s).split_at_mut(size);
+                let (v0, v1) = std::mem::take(&mut v).split_at_mut(size);
+                let (p0, p1) = std::mem::take(&mut p).split_at_mut(size);
+                (t, s, v, p) = (t1, s1, v1, p1);
+                taken += size;
+                parts.push((twins, first, t0, s0, v0, p0));
+            }
+            debug_assert_eq!(taken, known);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|(twins, first, t, s, v, p)| {
+                        let work = &work;
+                        scope.spawn(move || work(twins, first, t, s, v, p))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| match h.join() {
+                        Ok(v) => v,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect()
+            })
         };
         for (s, (accepted, rejections)) in per_twin.into_iter().enumerate() {
             report.accepted += accepted;
             let id = self.twins[s].0;
             report
                 .rejections
-                .extend(rejections.into_iter().map(|(at, kind)| FleetRejection {
-                    index: self.pos[at],
+                .extend(rejections.into_iter().map(|(index, kind)| FleetRejection {
+                    index,
                     twin: id,
                     kind,
                 }));
         }
-        for (i, &slot) in self.order.iter().enumerate() {
-            if slot == m {
-                report.rejections.push(FleetRejection {
-                    index: i,
-                    twin: batch.twins[i],
-                    kind: ErrorKind::UnknownTwin,
-                });
-            }
-        }
+        report
+            .rejections
+            .extend(unknown.into_iter().map(|index| FleetRejection {
+                index,
+                twin: batch.twins[index],
+                kind: ErrorKind::UnknownTwin,
+            }));
         report.rejections.sort_unstable_by_key(|r| r.index);
         report
     }
@@ -524,5 +580,152 @@ impl FleetSnapshot {
             )));
         }
         Ok(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::detect::{EwmaMonitor, MonitorConfig};
+    use crate::{Schema, SignalSpec};
+
+    fn twin() -> Twin {
+        let schema = Schema::builder("pump")
+            .telemetry(
+                SignalSpec::new("flow", "m3/h")
+                    .range(0.0, 500.0)
+                    .alarm_high(420.0),
+            )
+            .build()
+            .expect("schema");
+        let monitor = EwmaMonitor::new(&schema, MonitorConfig::default()).expect("monitor");
+        Twin::builder(schema).engine(monitor).build().expect("twin")
+    }
+
+    fn fleet(ids: &[u64], threads: usize) -> Fleet {
+        let mut f = Fleet::new(threads).expect("fleet");
+        for &id in ids {
+            f.insert(id, twin()).expect("insert");
+        }
+        f
+    }
+
+    /// A batch whose twin id changes at every sample (the remembered look-up never hits),
+    /// with unknown ids between known ones, runs of one id broken by another, refusals
+    /// (NaN, out of range, out of order) and an alarm, and each twin fed its samples on
+    /// its own as the reference.
+    #[test]
+    fn ids_that_change_at_every_sample_give_the_same_outcome() {
+        let known = [7u64, 3, 1 << 40, 12, 5];
+        let mut w = Vec::new();
+        let mut t = Vec::new();
+        let mut v = Vec::new();
+        for k in 0..400i64 {
+            // 7, 3, 2^40, 12, 5 in turn, an unknown id every 7th sample, and now and then a
+            // short run (7, 7, 3) to hit and then miss the remembered look-up.
+            let id = if k % 7 == 6 {
+                1_000 + (k as u64 % 3)
+            } else if k % 50 < 3 {
+                known[(k % 50 == 2) as usize]
+            } else {
+                known[(k as usize) % known.len()]
+            };
+            w.push(id);
+            t.push(if k == 200 { 0 } else { k * 1_000_000 });
+            v.push(match k {
+                22 => f64::NAN,
+                43 => 600.0,
+                90..=99 => 450.0,
+                _ => 100.0 + (k % 13) as f64,
+            });
+        }
+        let s = vec![0u32; w.len()];
+        let batch = FleetBatchRef::new(&w, &t, &s, &v).expect("batch");
+        type Outcome = (FleetReport, String, Vec<(u64, Insight)>);
+        let mut reference: Option<Outcome> = None;
+        for threads in [1, 2, 3, 8] {
+            let mut f = fleet(&known, threads);
+            let r = f.ingest_batch(batch);
+            assert_eq!(
+                r.accepted + r.rejections.len(),
+                w.len(),
+                "every sample counted"
+            );
+            let unknown: Vec<usize> = (0..w.len()).filter(|&i| !known.contains(&w[i])).collect();
+            let seen: Vec<usize> = r
+                .rejections
+                .iter()
+                .filter(|x| x.kind == ErrorKind::UnknownTwin)
+                .map(|x| x.index)
+                .collect();
+            assert_eq!(seen, unknown);
+            let snap = f.snapshot().and_then(|s| s.to_json()).expect("snapshot");
+            let ins = f.drain_insights();
+            match &reference {
+                None => reference = Some((r, snap, ins)),
+                Some((r1, s1, i1)) => {
+                    assert_eq!(&r, r1, "{threads} threads");
+                    assert_eq!(&snap, s1, "{threads} threads");
+                    assert_eq!(&ins, i1, "{threads} threads");
+                }
+            }
+        }
+        let Some((report, _, insights)) = reference else {
+            panic!("no run")
+        };
+        assert!(insights.iter().any(|(id, _)| known.contains(id)));
+        // Each twin on its own, with its samples in batch order.
+        let mut alone_accepted = 0;
+        for &id in &known {
+            let idx: Vec<usize> = (0..w.len()).filter(|&i| w[i] == id).collect();
+            let (tt, ss, vv): (Vec<i64>, Vec<u32>, Vec<f64>) = (
+                idx.iter().map(|&i| t[i]).collect(),
+                idx.iter().map(|&i| s[i]).collect(),
+                idx.iter().map(|&i| v[i]).collect(),
+            );
+            let mut one = twin();
+            let r = one.ingest_batch(BatchRef::new(&tt, &ss, &vv).expect("batch"));
+            alone_accepted += r.accepted;
+            let mine: Vec<(usize, ErrorKind)> = r
+                .rejections
+                .iter()
+                .map(|x| (idx[x.index], x.kind))
+                .collect();
+            let fleet_side: Vec<(usize, ErrorKind)> = report
+                .rejections
+                .iter()
+                .filter(|x| x.twin == id)
+                .map(|x| (x.index, x.kind))
+                .collect();
+            assert_eq!(mine, fleet_side, "twin {id}");
+        }
+        assert_eq!(alone_accepted, report.accepted);
+        for kind in [
+            ErrorKind::NonFinite,
+            ErrorKind::OutOfRange,
+            ErrorKind::OutOfOrder,
+        ] {
+            assert!(report.count(kind) >= 1, "{kind:?}");
+        }
+    }
+
+    /// Unknown ids only, in runs and alone, and an empty fleet: all refused in place.
+    #[test]
+    fn unknown_ids_in_runs_are_all_refused() {
+        let w = [9u64, 9, 9, 4, 9, 4, 4];
+        let t = [0i64; 7];
+        let s = [0u32; 7];
+        let v = [1.0; 7];
+        for threads in [1, 2] {
+            let mut f = fleet(&[1, 2, 3], threads);
+            let r = f.ingest_batch(FleetBatchRef::new(&w, &t, &s, &v).expect("batch"));
+            assert_eq!(r.accepted, 0);
+            let got: Vec<(usize, u64)> = r.rejections.iter().map(|x| (x.index, x.twin)).collect();
+            assert_eq!(got, w.iter().copied().enumerate().collect::<Vec<_>>());
+            assert_eq!(r.count(ErrorKind::UnknownTwin), 7);
+        }
+        let mut empty = Fleet::new(2).expect("fleet");
+        let r = empty.ingest_batch(FleetBatchRef::new(&w, &t, &s, &v).expect("batch"));
+        assert_eq!(r.count(ErrorKind::UnknownTwin), 7);
     }
 }
