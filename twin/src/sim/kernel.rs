@@ -93,9 +93,21 @@ impl Ord for Earliest {
     }
 }
 
+/// Put two events in order.
+#[inline(always)]
+fn order(a: &mut Event, b: &mut Event) {
+    if b.key() < a.key() {
+        std::mem::swap(a, b);
+    }
+}
+
 /// Sub-buckets a bucket is spread over when the clock reaches it (a power of two).
 pub const FINE: usize = 32;
 const FINE_BITS: u32 = FINE.trailing_zeros();
+const _: () = assert!(
+    FINE.is_power_of_two() && FINE <= 32,
+    "one bit per sub-bucket in a u32"
+);
 
 /// A calendar queue of [`Event`]s; see the module documentation.
 ///
@@ -121,6 +133,9 @@ pub struct EventQueue {
     fine: Vec<Vec<Event>>,
     /// Events in `fine`.
     in_fine: usize,
+    /// Bit `i` set: sub-bucket `i` of `fine` holds events (so the next one is found with
+    /// a count of trailing zeros, not a scan whose branches the processor cannot guess).
+    fine_used: u32,
     /// The current sub-bucket, sorted earliest first; `head` is the next to pop.
     current: Vec<Event>,
     head: usize,
@@ -150,6 +165,7 @@ impl EventQueue {
             in_ring: 0,
             fine: (0..FINE).map(|_| Vec::new()).collect(),
             in_fine: 0,
+            fine_used: 0,
             current: Vec::new(),
             head: 0,
             cur_bucket: 0,
@@ -252,6 +268,7 @@ impl EventQueue {
         } else {
             self.fine[(f as usize) & (FINE - 1)].push(e);
             self.in_fine += 1;
+            self.fine_used |= 1 << (f as u32 & (FINE as u32 - 1));
         }
     }
 
@@ -299,27 +316,29 @@ impl EventQueue {
     /// Advance to the next non-empty sub-bucket of the current bucket and sort it into
     /// `current` (which is empty: every event of the earlier sub-buckets has been popped).
     fn next_fine(&mut self) {
-        loop {
-            self.cur_fine += 1;
-            let f = &mut self.fine[(self.cur_fine as usize) & (FINE - 1)];
-            if !f.is_empty() {
-                self.in_fine -= f.len();
-                // Swap the vectors rather than copy the events: the sub-bucket becomes
-                // the current one, and the spent current vector (emptied) its storage.
-                self.current.clear();
-                self.head = 0;
-                std::mem::swap(&mut self.current, f);
-                match self.current.as_mut_slice() {
-                    [] | [_] => {}
-                    [a, b] => {
-                        if b.key() < a.key() {
-                            std::mem::swap(a, b);
-                        }
-                    }
-                    more => more.sort_unstable_by_key(Event::key),
-                }
-                return;
+        // Every event in `fine` lies after `cur_fine` within the current bucket, so the
+        // lowest set bit is the next sub-bucket with events.
+        let i = self.fine_used.trailing_zeros() as usize;
+        debug_assert!(i < FINE && (i as u64) > (self.cur_fine & (FINE as u64 - 1)));
+        self.fine_used &= self.fine_used - 1;
+        self.cur_fine = (self.cur_fine & !(FINE as u64 - 1)) | i as u64;
+        let f = &mut self.fine[i & (FINE - 1)];
+        self.in_fine -= f.len();
+        // Swap the vectors rather than copy the events: the sub-bucket becomes the current
+        // one, and the spent current vector (emptied) its storage.
+        self.current.clear();
+        self.head = 0;
+        std::mem::swap(&mut self.current, f);
+        // Sub-buckets hold one to three events as a rule: sort those in place.
+        match self.current.as_mut_slice() {
+            [] | [_] => {}
+            [a, b] => order(a, b),
+            [a, b, c] => {
+                order(a, b);
+                order(b, c);
+                order(a, b);
             }
+            more => more.sort_unstable_by_key(Event::key),
         }
     }
 
