@@ -141,6 +141,24 @@ def test_merging_reports_of_parts_gives_the_whole(plant):
     assert twin.FleetReport.merge([(parts[0][0], parts[0][1].tolist())]) == twin.FleetReport.merge([parts[0]])
 
 
+
+def test_merging_contiguous_parts_by_start_position(plant):
+    cols, _ = fleet_batch(seed=11)
+    whole = make_fleet(plant).ingest_batch(*cols)
+    assert whole.rejected > 0
+    fleet = make_fleet(plant)
+    k = len(cols[0]) // 3
+    first = fleet.ingest_batch(*(c[:k] for c in cols))
+    rest = fleet.ingest_batch(*(c[k:] for c in cols))
+    merged = twin.FleetReport.merge([(first, 0), (rest, k)])
+    assert merged == whole and merged.rejections == whole.rejections
+    # the same as spelling the positions out
+    assert merged == twin.FleetReport.merge([(first, np.arange(k)), (rest, np.arange(k, len(cols[0])))])
+    with pytest.raises(twin.InvalidInputError, match=r"parts\[1\]: a start position"):
+        twin.FleetReport.merge([(first, 0), (rest, -1)])
+    with pytest.raises(twin.InvalidInputError, match="indices must be a sequence of int"):
+        twin.FleetReport.merge([(first, True)])
+
 def test_insert_copies_and_remove_moves(plant):
     t = twin.Twin(plant)
     t.ingest(0, "y", 80.0)  # an alarm, pending

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, TryLockError};
 
 use numpy::{IntoPyArray, PyArray1, PyArrayDescrMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 use serde::{Deserialize, Serialize};
 use twin::analytics::detect::MonitorConfig;
 use twin::fleet::{Fleet, FleetBatchRef, FleetRejection, FleetSnapshot};
@@ -614,6 +614,18 @@ struct ReportData {
     copied: Vec<String>,
 }
 
+/// Add a part's per-twin counts and copied-column names to a merge's totals.
+fn merge_counts(part: &ReportData, per_twin: &mut BTreeMap<u64, usize>, copied: &mut Vec<String>) {
+    for &(id, n) in &part.per_twin {
+        *per_twin.entry(id).or_insert(0) += n;
+    }
+    for c in &part.copied {
+        if !copied.contains(c) {
+            copied.push(c.clone());
+        }
+    }
+}
+
 /// What became of one fleet batch: ``accepted + rejected == total``.
 ///
 /// ``rejections`` lists ``(index, twin_id, reason)`` for every refused sample in batch
@@ -772,7 +784,8 @@ impl PyFleetReport {
 
     /// One report from the reports of parts of a batch: ``parts`` is a list of
     /// ``(report, indices)`` where ``indices[i]`` is the position in the whole batch of
-    /// sample ``i`` of the part. The parts must cover disjoint sets of twin ids (as the
+    /// sample ``i`` of the part, or ``indices`` is an int ``start`` when the part is the
+    /// contiguous run of positions ``start, start + 1, ...`` (no index array is needed). The parts must cover disjoint sets of twin ids (as the
     /// partitions of a :class:`twin.dask.DaskFleet` do); the result is the report a single
     /// fleet gives for the whole batch. Raises :class:`InvalidInputError` if an
     /// ``indices`` array does not match its report's length.
@@ -783,6 +796,25 @@ impl PyFleetReport {
         let mut per_twin: BTreeMap<u64, usize> = BTreeMap::new();
         let mut copied: Vec<String> = Vec::new();
         for (k, (report, indices)) in parts.iter().enumerate() {
+            if indices.is_instance_of::<PyInt>() && !indices.is_instance_of::<PyBool>() {
+                let start: u64 = indices.extract().map_err(|_| {
+                    invalid_input(format!(
+                        "parts[{k}]: a start position must be an int in [0, 2**64), got {indices}"
+                    ))
+                })?;
+                let start = usize::try_from(start).map_err(|_| {
+                    invalid_input(format!("parts[{k}]: start position {start} is too large"))
+                })?;
+                accepted += report.data.accepted;
+                for r in &report.data.rejections {
+                    let index = start.checked_add(r.index).ok_or_else(|| {
+                        invalid_input(format!("parts[{k}]: start position {start} is too large"))
+                    })?;
+                    rejections.push(FleetRejection { index, ..*r });
+                }
+                merge_counts(&report.data, &mut per_twin, &mut copied);
+                continue;
+            }
             let borrowed = columns::borrow::<i64>(indices)?;
             let owned: Vec<i64>;
             let ix: &[i64] = match &borrowed {
@@ -811,14 +843,7 @@ impl PyFleetReport {
                 })?;
                 rejections.push(FleetRejection { index, ..*r });
             }
-            for &(id, n) in &report.data.per_twin {
-                *per_twin.entry(id).or_insert(0) += n;
-            }
-            for c in &report.data.copied {
-                if !copied.contains(c) {
-                    copied.push(c.clone());
-                }
-            }
+            merge_counts(&report.data, &mut per_twin, &mut copied);
         }
         rejections.sort_unstable_by_key(|r| r.index);
         Ok(PyFleetReport {

@@ -1391,8 +1391,9 @@ class FleetReport:
     @staticmethod
     def from_json(json: str) -> FleetReport: ...
     @staticmethod
-    def merge(parts: Sequence[tuple[FleetReport, _IntArrayLike]]) -> FleetReport:
-        """Join reports of parts of a batch (disjoint twins); ``indices`` map to the batch."""
+    def merge(parts: Sequence[tuple[FleetReport, Union[int, _IntArrayLike]]]) -> FleetReport:
+        """Join reports of parts of a batch (disjoint twins); ``indices`` (or a start
+        position for a contiguous part) map to the batch."""
     def __eq__(self, other: object, /) -> bool: ...
     def __len__(self) -> int: ...
 

@@ -111,7 +111,7 @@ class FleetPartition:
         parts, start = [], 0
         for cols in staged:
             n = len(cols[0])
-            parts.append((self.fleet.ingest_batch(*cols), np.arange(start, start + n, dtype=np.int64)))
+            parts.append((self.fleet.ingest_batch(*cols), start))
             start += n
         return twin.FleetReport.merge(parts)
 
@@ -446,9 +446,7 @@ class DaskFleet:
             raise
         reports = self._gather([a.ingest_staged() for a in self._actors])
         starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        return twin.FleetReport.merge(
-            [(r, np.arange(starts[p], starts[p + 1], dtype=np.int64)) for p, r in enumerate(reports)]
-        )
+        return twin.FleetReport.merge([(r, int(starts[p])) for p, r in enumerate(reports)])
 
     def insight_columns(self, drain: bool = False) -> dict[str, np.ndarray]:
         """Every twin's pending insights as the columns of
