@@ -99,7 +99,7 @@ def feed(fleet, batches, local_paths=None, at_once=False) -> tuple[float, int, i
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--twins", type=int, default=10_000)
-    ap.add_argument("--steps", type=int, default=100, help="time steps per twin (10 Hz)")
+    ap.add_argument("--steps", type=int, default=400, help="time steps per twin (10 Hz)")
     ap.add_argument("--batches", type=int, default=4, help="fleet batches the steps are sent in")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-model", action="store_true", help="monitor only, no digital model")
