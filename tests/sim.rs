@@ -574,6 +574,38 @@ fn bad_scenarios_are_refused_before_the_run() {
     // Sweeps validate every scenario first.
     let e = sweep::sweep(&ok, "groups.0.period_s", &[60.0, -1.0], 1, 1).expect_err("bad value");
     assert!(e.to_string().contains("period_s"), "{e}");
+
+    // Absurd numbers of runs: refused from the estimate before any copy of the scenario is
+    // made (a trillion copies would abort the process, not return).
+    let e = sweep::replicate(&ok, 1_000_000_000_000, 2).expect_err("absurd replications");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        e.to_string().contains("replications: 1000000000000 runs"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("limits.max_memory_bytes"), "{e}");
+    let e = sweep::sweep(&ok, "groups.0.period_s", &[30.0, 60.0], usize::MAX, 2)
+        .expect_err("absurd sweep");
+    assert!(
+        e.to_string().contains("sweep: 18446744073709551615 runs"),
+        "{e}"
+    );
+    let e = sweep::paired(&ok, &ok, 1 << 40, 2).expect_err("absurd paired");
+    assert!(
+        e.to_string()
+            .contains("paired baseline: 2199023255552 runs"),
+        "{e}"
+    );
+    // The kept reports count: 100,000 devices with the per-device table are about 10 MiB
+    // a report, so 100 of them do not fit a 512 MiB cap although one run does.
+    let mut big = base(100_000, 60.0, 60.0);
+    big.limits.max_memory_bytes = 512 << 20;
+    assert!(big.validate().is_ok());
+    let e = sweep::check_batch(&big, 100, 1, "replications").expect_err("reports too big");
+    assert!(e.to_string().contains("100 runs"), "{e}");
+    assert!(sweep::check_batch(&big, 10, 1, "replications").is_ok());
+    // A modest request passes.
+    assert_eq!(sweep::replicate(&ok, 3, 2).map(|r| r.len()).ok(), Some(3));
 }
 
 fn energy(battery: Battery, harvest: Option<twin::sim::energy::Solar>) -> EnergyConfig {

@@ -304,6 +304,27 @@ impl Scenario {
             .saturating_add(1 << 20)
     }
 
+    /// An upper estimate of the memory one finished run's [`crate::sim::Report`] keeps,
+    /// bytes: the per-device table (when `metrics.per_device`), the timeline and the
+    /// per-gateway figures. Kept for every run of a sweep or of replications.
+    pub fn estimated_report_bytes(&self) -> u64 {
+        let n = self.device_count();
+        let table = if self.metrics.per_device {
+            n.saturating_mul(DEVICE_TABLE_BYTES as u64)
+        } else {
+            0
+        };
+        let buckets = if self.metrics.bucket_s > 0.0 && self.horizon_s.is_finite() {
+            (self.horizon_s / self.metrics.bucket_s).ceil().min(1e15) as u64 + 1
+        } else {
+            0
+        };
+        table
+            .saturating_add(buckets.saturating_mul(6 * 8))
+            .saturating_add(self.gateways.len() as u64 * 256)
+            .saturating_add(4096)
+    }
+
     /// Check the whole scenario; errors name the offending field, e.g.
     /// `groups[1].period_s`.
     ///

@@ -35,6 +35,14 @@ pub fn run_many_with(
         s.validate()
             .map_err(|e| Error::InvalidInput(format!("scenario {i}: {e}")))?;
     }
+    if let Some(first) = scenarios.first() {
+        // The largest scenario stands for all: the runs under way and the kept reports.
+        let big = scenarios
+            .iter()
+            .max_by_key(|s| s.estimated_bytes())
+            .unwrap_or(first);
+        check_batch(big, scenarios.len(), threads, "runs")?;
+    }
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -97,7 +105,39 @@ pub fn replicate_with(
     threads: usize,
     progress: &Progress,
 ) -> Result<Vec<Report>> {
+    check_batch(scenario, n, threads, "replications")?;
     run_many_with(&replications(scenario, n), threads, progress)
+}
+
+/// Refuse, before anything is built, a batch of `runs` runs of `scenario` (`threads` at a
+/// time) whose memory would exceed the scenario's `limits.max_memory_bytes`: the runs
+/// under way at once, plus every finished run's report and its copy of the scenario.
+/// `what` names the request in the error, e.g. `"replications"`.
+pub fn check_batch(scenario: &Scenario, runs: usize, threads: usize, what: &str) -> Result<()> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    let at_once = threads.min(runs) as u64;
+    let per_copy = std::mem::size_of::<Scenario>() as u64
+        + scenario.groups.len() as u64 * 512
+        + scenario.gateways.len() as u64 * 512
+        + scenario.outages.len() as u64 * 256;
+    let runs64 = runs as u64;
+    let need = at_once
+        .saturating_mul(scenario.estimated_bytes())
+        .saturating_add(runs64.saturating_mul(scenario.estimated_report_bytes() + per_copy));
+    let limit = scenario.limits.max_memory_bytes;
+    if need > limit {
+        return Err(Error::InvalidInput(format!(
+            "{what}: {runs} runs of this scenario need about {} MiB ({at_once} under way at once and \
+             every finished run's report kept), above limits.max_memory_bytes = {} MiB",
+            need >> 20,
+            limit >> 20
+        )));
+    }
+    Ok(())
 }
 
 fn replications(scenario: &Scenario, n: usize) -> Vec<Scenario> {
@@ -187,6 +227,8 @@ pub fn sweep_with(
     threads: usize,
     progress: &Progress,
 ) -> Result<SweepResult> {
+    let runs = values.len().saturating_mul(replications_per_value);
+    check_batch(scenario, runs, threads, "sweep")?;
     let mut all = Vec::new();
     let mut vcol = Vec::new();
     let mut rcol = Vec::new();
@@ -251,6 +293,9 @@ pub fn paired_with(
     threads: usize,
     progress: &Progress,
 ) -> Result<Paired> {
+    // 2 n runs: both sides' reports are kept.
+    check_batch(baseline, n.saturating_mul(2), threads, "paired baseline")?;
+    check_batch(variant, n.saturating_mul(2), threads, "paired variant")?;
     let mut all = replications(baseline, n);
     let mut v = variant.clone();
     v.seed = baseline.seed;
