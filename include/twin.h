@@ -29,6 +29,13 @@
 #define TWIN_FLEET_MAX_PENDING_INSIGHTS 1048576
 
 /**
+ * The most samples a simulated network may hold (waiting for a poll plus on the link)
+ * after one `twin_sim_network_advance_to`: about 400 MB of samples. An advance that could
+ * go beyond it is refused before it starts.
+ */
+#define TWIN_SIM_NETWORK_MAX_PENDING 16777216
+
+/**
  * What became of a call: `TWIN_RESULT_OK` (0) or why it failed.
  *
  * Codes are append-only: a code never changes meaning and is never reused. Codes 1 to 999
@@ -443,8 +450,18 @@ typedef struct TwinRulModel TwinRulModel;
 typedef struct TwinSchema TwinSchema;
 
 /**
+ * A simulated network of virtual devices (opaque). Create with `twin_sim_network_new`,
+ * free with `twin_sim_network_free`.
+ *
+ * Not safe for concurrent use: calls on one network must not overlap; it may move
+ * between threads between calls.
+ */
+typedef struct TwinSimNetwork TwinSimNetwork;
+
+/**
  * The results of one or more simulation runs (opaque). Made by `twin_sim_run`,
- * `twin_sim_replicate` or `twin_sim_paired`, freed with `twin_sim_report_free`.
+ * `twin_sim_replicate`, `twin_sim_paired` or `twin_sim_sweep`, freed with
+ * `twin_sim_report_free`.
  *
  * A report never changes: several threads may read it at once; it must not be freed
  * while another thread uses it.
@@ -1167,6 +1184,50 @@ typedef struct TwinSimSummary {
      */
     double availability;
 } TwinSimSummary;
+
+/**
+ * What a simulated network has done, in samples (the Rust
+ * `twin::sim::connection::NetworkStats`). At any time
+ * `sensed == lost + dropped + delivered + in_flight` and `delivered == polled + ready`.
+ */
+typedef struct TwinSimNetworkStats {
+    /**
+     * Samples the devices produced.
+     */
+    uint64_t sensed;
+    /**
+     * Samples lost on the channel.
+     */
+    uint64_t lost;
+    /**
+     * Samples dropped by the full link queue.
+     */
+    uint64_t dropped;
+    /**
+     * Samples that arrived at the twin's end.
+     */
+    uint64_t delivered;
+    /**
+     * Samples on the link.
+     */
+    uint64_t in_flight;
+    /**
+     * Samples handed to a twin by `twin_twin_step_sim`.
+     */
+    uint64_t polled;
+    /**
+     * Samples arrived and waiting to be polled.
+     */
+    uint64_t ready;
+    /**
+     * Commands carried out by the devices (one per device that has the command).
+     */
+    uint64_t commands_applied;
+    /**
+     * Commands a device refused.
+     */
+    uint64_t commands_refused;
+} TwinSimNetworkStats;
 
 /**
  * The set-point chosen by `twin_twin_survive_window`.
@@ -3362,6 +3423,42 @@ TwinResult twin_sim_paired(const char *baseline_json,
                            struct TwinSimReport **out);
 
 /**
+ * Sweep one numeric field of a scenario (given as `len` bytes of JSON) over `n_values`
+ * values, `replications_per_value` (at least 1) runs each, `threads` at a time (0: the
+ * machine's parallelism), as the Rust `twin::sim::sweep::sweep`. `path` (`path_len`
+ * bytes) names the field with dots, e.g. `groups.0.period_s` or
+ * `gateways.0.link.loss.p`. Replication `i` of every value runs on the same seed (derived
+ * from the scenario's seed and `i`, as replication `i` of `twin_sim_replicate`), so the
+ * values are compared on common random numbers.
+ *
+ * `*out` receives a report of `n_values × replications_per_value` runs, value by value
+ * (run `v × replications_per_value + i` is replication `i` of `values[v]`); its `"runs"`
+ * table has the columns `value`, `replication`, then the summary columns.
+ *
+ * Errors (`*out` then untouched): those of `twin_sim_run`; `n_values == 0`,
+ * `replications_per_value == 0` or a NaN or infinite value give
+ * `TWIN_RESULT_INVALID_INPUT`; so does a path that names no numeric field (the message
+ * names the path), a value that makes the scenario invalid (the message names the run and
+ * the field), and a batch whose memory would exceed the scenario's
+ * `limits.max_memory_bytes` (checked before anything runs).
+ *
+ * Thread safety: as `twin_sim_replicate`.
+ *
+ * # Safety
+ * `json` must point to `len` and `path` to `path_len` readable bytes; `values` to
+ * `n_values` readable doubles; `out` to a writable `TwinSimReport *`.
+ */
+TwinResult twin_sim_sweep(const char *json,
+                          size_t len,
+                          const char *path,
+                          size_t path_len,
+                          const double *values,
+                          size_t n_values,
+                          size_t replications_per_value,
+                          size_t threads,
+                          struct TwinSimReport **out);
+
+/**
  * Free a report. `twin_sim_report_free(NULL)` does nothing.
  *
  * Thread safety: no other thread may use the report during or after this call.
@@ -3494,6 +3591,152 @@ TwinResult twin_sim_report_to_json(const struct TwinSimReport *report,
                                    char *buf,
                                    size_t cap,
                                    size_t *out_len);
+
+/**
+ * Create a simulated network with one shared link. `link_json` (`link_len` bytes) is the
+ * link (`twin::sim::network::LinkConfig`: `latency_s`, `jitter_s`, `bandwidth_bps`,
+ * `queue_bytes`, `loss`, e.g. `{"latency_s": 0.05, "loss": {"model": "bernoulli", "p":
+ * 0.2}}`) merged over the defaults (no delay, unlimited bandwidth, no loss); `NULL, 0`
+ * gives the defaults. `seed` fixes every random draw: the same seed and calls give the
+ * same samples. On success `*out` receives the network, at time 0 with no devices.
+ *
+ * Errors (`*out` then untouched): text that is not JSON, an unknown setting or an invalid
+ * value (a negative latency, a loss probability above 1, ...) give
+ * `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `link_json` must point to `link_len` readable bytes (or be NULL if `link_len` is 0);
+ * `out` to a writable `TwinSimNetwork *`.
+ */
+TwinResult twin_sim_network_new(const char *link_json,
+                                size_t link_len,
+                                uint64_t seed,
+                                struct TwinSimNetwork **out);
+
+/**
+ * Free a simulated network. `twin_sim_network_free(NULL)` does nothing.
+ *
+ * Thread safety: no other thread may use the network during or after this call.
+ *
+ * # Safety
+ * `net` must be NULL or a network from this library not yet freed.
+ */
+void twin_sim_network_free(struct TwinSimNetwork *net);
+
+/**
+ * Add a conveyor drive (`twin::entity::ConveyorDrive` with the default design: signals
+ * `belt_speed`, `vibration`, `motor_temp`, `load`; command `set_speed`), seeded with
+ * `seed` for its noise and unit variation, that reads every sensor every `period_s`
+ * seconds from the network's current time on. `*out_index` receives its device index.
+ *
+ * Errors (nothing added, `*out_index` untouched): a `period_s` that is not finite or
+ * below 1e-6 s gives `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: not safe for concurrent use of the same network.
+ *
+ * # Safety
+ * `net` must be a live network; `out_index` must point to a writable `size_t`.
+ */
+TwinResult twin_sim_network_add_conveyor(struct TwinSimNetwork *net,
+                                         uint64_t seed,
+                                         double period_s,
+                                         size_t *out_index);
+
+/**
+ * Add a centrifugal pump (`twin::physics::PumpDrive`, default design), as
+ * `twin_sim_network_add_conveyor`.
+ *
+ * # Safety
+ * As `twin_sim_network_add_conveyor`.
+ */
+TwinResult twin_sim_network_add_pump(struct TwinSimNetwork *net,
+                                     uint64_t seed,
+                                     double period_s,
+                                     size_t *out_index);
+
+/**
+ * Add a wind turbine (`twin::physics::WindTurbine`, default design), as
+ * `twin_sim_network_add_conveyor`.
+ *
+ * # Safety
+ * As `twin_sim_network_add_conveyor`.
+ */
+TwinResult twin_sim_network_add_wind_turbine(struct TwinSimNetwork *net,
+                                             uint64_t seed,
+                                             double period_s,
+                                             size_t *out_index);
+
+/**
+ * Add a battery cell (`twin::physics::BatteryCell` with the default circuit, full and at
+ * rest; command `set_current` draws current), as `twin_sim_network_add_conveyor`.
+ *
+ * # Safety
+ * As `twin_sim_network_add_conveyor`.
+ */
+TwinResult twin_sim_network_add_battery(struct TwinSimNetwork *net,
+                                        uint64_t seed,
+                                        double period_s,
+                                        size_t *out_index);
+
+/**
+ * Simulate up to `t_s` seconds: devices take readings, packets cross the link, arrived
+ * samples wait for `twin_twin_step_sim`, commands due by then are carried out.
+ *
+ * Errors (the network unchanged): a `t_s` that is not finite or is before the network's
+ * time, or an advance that could leave more than `TWIN_SIM_NETWORK_MAX_PENDING` samples
+ * waiting or on the link, give `TWIN_RESULT_INVALID_INPUT`.
+ *
+ * Thread safety: not safe for concurrent use of the same network.
+ *
+ * # Safety
+ * `net` must be a live network.
+ */
+TwinResult twin_sim_network_advance_to(struct TwinSimNetwork *net, double t_s);
+
+/**
+ * The network's simulated time, s, into `*out_t_s`.
+ *
+ * Thread safety: not safe for concurrent use of the same network.
+ *
+ * # Safety
+ * `net` must be a live network; `out_t_s` must point to a writable `double`.
+ */
+TwinResult twin_sim_network_now(const struct TwinSimNetwork *net, double *out_t_s);
+
+/**
+ * What the network has done so far, into `*out`.
+ *
+ * Thread safety: not safe for concurrent use of the same network.
+ *
+ * # Safety
+ * `net` must be a live network; `out` must point to a writable `TwinSimNetworkStats`.
+ */
+TwinResult twin_sim_network_stats(const struct TwinSimNetwork *net,
+                                  struct TwinSimNetworkStats *out);
+
+/**
+ * One turn of a scan loop against a simulated network, as `twin_twin_step` with a C
+ * connection: take up to `max_samples` of the samples that have arrived, ingest them
+ * (each accepted or refused; the rejections are kept for `twin_twin_last_rejections`),
+ * then send every pending command over the link, to be carried out after the link's
+ * latency by every device whose schema has that command (at a later
+ * `twin_sim_network_advance_to`). On success `*out_report` gets the counts.
+ *
+ * Errors (`*out_report` untouched): `max_samples` above `TWIN_MAX_STEP_SAMPLES` gives
+ * `TWIN_RESULT_INVALID_INPUT`, before anything is polled.
+ *
+ * Thread safety: not safe for concurrent use of the same twin or the same network.
+ *
+ * # Safety
+ * `twin` must be a live twin, `net` a live network; `out_report` must point to a
+ * writable `TwinStepReport`.
+ */
+TwinResult twin_twin_step_sim(struct TwinTwin *twin,
+                              struct TwinSimNetwork *net,
+                              size_t max_samples,
+                              struct TwinStepReport *out_report);
 
 /**
  * A static, NUL-terminated name of an insight kind: `"alarm_high"`, `"alarm_low"`,

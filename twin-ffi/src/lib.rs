@@ -33,6 +33,7 @@ pub mod limits;
 pub mod result;
 pub mod schema;
 pub mod sim;
+pub mod simnet;
 pub mod types;
 pub mod whatif;
 
@@ -43,6 +44,7 @@ pub use limits::*;
 pub use result::*;
 pub use schema::*;
 pub use sim::*;
+pub use simnet::*;
 pub use types::*;
 pub use whatif::*;
 

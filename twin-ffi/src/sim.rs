@@ -4,14 +4,18 @@
 //!
 //! A `TwinSimReport` holds one or more runs: one for `twin_sim_run`, `n` for
 //! `twin_sim_replicate`, `2 n` for `twin_sim_paired` (the `n` baseline runs, then the `n`
-//! variant runs on the same seeds). Run `i`'s tables are `"devices"`, `"gateways"` and
-//! `"timeline"` (see the Rust `twin::sim::Report`); the table `"runs"` has one row per run
-//! with the main summary figures (the columns of `twin::sim::sweep::summary_table` after
-//! `run` and `variant`).
+//! variant runs on the same seeds), `values × replications` for `twin_sim_sweep`. Run `i`'s
+//! tables are `"devices"`, `"gateways"` and `"timeline"` (see the Rust `twin::sim::Report`);
+//! the table `"runs"` has one row per run with the main summary figures (the columns of
+//! `twin::sim::sweep::summary_table` after `run` and `variant`, or for a sweep after
+//! `value` and `replication`).
+//!
+//! The simulated network as a live connection for a real twin (`TwinSimNetwork`) is in
+//! [`crate::simnet`].
 
 use std::ffi::c_char;
 
-use twin::sim::sweep::{paired, replicate, summary_table};
+use twin::sim::sweep::{paired, replicate, summary_table, sweep, SweepResult};
 use twin::sim::{Column, Report, Scenario, Summary, Table};
 
 use crate::analytics::{copy_slice_out, drop_handle, json_out, put, put_handle};
@@ -125,7 +129,8 @@ impl From<&Summary> for TwinSimSummary {
 }
 
 /// The results of one or more simulation runs (opaque). Made by `twin_sim_run`,
-/// `twin_sim_replicate` or `twin_sim_paired`, freed with `twin_sim_report_free`.
+/// `twin_sim_replicate`, `twin_sim_paired` or `twin_sim_sweep`, freed with
+/// `twin_sim_report_free`.
 ///
 /// A report never changes: several threads may read it at once; it must not be freed
 /// while another thread uses it.
@@ -148,6 +153,15 @@ impl TwinSimReport {
             table.push(&name, column)?;
         }
         Ok(TwinSimReport { runs, table })
+    }
+
+    /// A sweep's reports, with its table (`value`, `replication`, then the summary
+    /// columns) as the `"runs"` table.
+    fn from_sweep(result: SweepResult) -> Self {
+        TwinSimReport {
+            runs: result.reports,
+            table: result.table,
+        }
     }
 
     fn run(&self, run: usize) -> Result<&Report, TwinResult> {
@@ -309,6 +323,72 @@ pub unsafe extern "C" fn twin_sim_paired(
         runs.extend(p.variant);
         let report = TwinSimReport::new(runs, n).or_fail()?;
         put_handle(report, out);
+        Ok(())
+    })
+}
+
+/// Sweep one numeric field of a scenario (given as `len` bytes of JSON) over `n_values`
+/// values, `replications_per_value` (at least 1) runs each, `threads` at a time (0: the
+/// machine's parallelism), as the Rust `twin::sim::sweep::sweep`. `path` (`path_len`
+/// bytes) names the field with dots, e.g. `groups.0.period_s` or
+/// `gateways.0.link.loss.p`. Replication `i` of every value runs on the same seed (derived
+/// from the scenario's seed and `i`, as replication `i` of `twin_sim_replicate`), so the
+/// values are compared on common random numbers.
+///
+/// `*out` receives a report of `n_values × replications_per_value` runs, value by value
+/// (run `v × replications_per_value + i` is replication `i` of `values[v]`); its `"runs"`
+/// table has the columns `value`, `replication`, then the summary columns.
+///
+/// Errors (`*out` then untouched): those of `twin_sim_run`; `n_values == 0`,
+/// `replications_per_value == 0` or a NaN or infinite value give
+/// `TWIN_RESULT_INVALID_INPUT`; so does a path that names no numeric field (the message
+/// names the path), a value that makes the scenario invalid (the message names the run and
+/// the field), and a batch whose memory would exceed the scenario's
+/// `limits.max_memory_bytes` (checked before anything runs).
+///
+/// Thread safety: as `twin_sim_replicate`.
+///
+/// # Safety
+/// `json` must point to `len` and `path` to `path_len` readable bytes; `values` to
+/// `n_values` readable doubles; `out` to a writable `TwinSimReport *`.
+#[no_mangle]
+pub unsafe extern "C" fn twin_sim_sweep(
+    json: *const c_char,
+    len: usize,
+    path: *const c_char,
+    path_len: usize,
+    values: *const f64,
+    n_values: usize,
+    replications_per_value: usize,
+    threads: usize,
+    out: *mut *mut TwinSimReport,
+) -> TwinResult {
+    ffi_boundary!("twin_sim_sweep", {
+        let json = arg!(str json, len);
+        let path = arg!(str path, path_len);
+        let values = arg!(slice values, n_values);
+        let out = arg!(out out);
+        let s = scenario(json, "scenario")?;
+        if values.is_empty() {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                "n_values must be at least 1",
+            ));
+        }
+        if replications_per_value == 0 {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                "replications_per_value must be at least 1",
+            ));
+        }
+        if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(fail(
+                TwinResult::InvalidInput,
+                format!("values[{i}] is {v}; every swept value must be finite"),
+            ));
+        }
+        let result = sweep(&s, path, values, replications_per_value, threads).or_fail()?;
+        put_handle(TwinSimReport::from_sweep(result), out);
         Ok(())
     })
 }
@@ -748,6 +828,143 @@ mod tests {
             twin_sim_report_free(reps);
             twin_sim_report_free(p);
         }
+    }
+
+    #[test]
+    fn a_sweep_matches_rust_and_refuses_bad_input() {
+        let path = "gateways.0.link.loss.p";
+        let values = [0.0, 0.3, 0.6];
+        let mut out = null_mut();
+        // SAFETY: valid texts, values and out pointer.
+        let r = unsafe {
+            twin_sim_sweep(
+                c(SCENARIO),
+                SCENARIO.len(),
+                c(path),
+                path.len(),
+                values.as_ptr(),
+                3,
+                2,
+                2,
+                &mut out,
+            )
+        };
+        assert_eq!(r, TwinResult::Ok, "{}", last_error());
+        let mut runs = 0;
+        // SAFETY: live report.
+        assert_eq!(
+            unsafe { twin_sim_report_run_count(out, &mut runs) },
+            TwinResult::Ok
+        );
+        assert_eq!(runs, 6);
+        assert_eq!(
+            column(out, 0, "runs", "value"),
+            vec![0.0, 0.0, 0.3, 0.3, 0.6, 0.6]
+        );
+        assert_eq!(
+            column(out, 0, "runs", "replication"),
+            vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+        );
+        let scenario = Scenario::from_json(SCENARIO).expect("scenario");
+        let rust = sweep(&scenario, path, &values, 2, 1).expect("sweep");
+        let delivered = column(out, 0, "runs", "delivered");
+        for (i, r) in rust.reports.iter().enumerate() {
+            assert_eq!(summary(out, i).delivered, r.summary.delivered);
+            assert_eq!(delivered[i], r.summary.delivered as f64);
+        }
+        // Replication i of the swept value 0.3 is replication i of the scenario itself.
+        let reps = replicate(&scenario, 2, 1).expect("replicate");
+        for i in 0..2 {
+            assert_eq!(summary(out, 2 + i).delivered, reps[i].summary.delivered);
+        }
+        // SAFETY: report from this library.
+        unsafe { twin_sim_report_free(out) };
+        let sentinel = std::ptr::dangling_mut::<TwinSimReport>();
+        let mut out = sentinel;
+        let call = |path: &str, values: &[f64], reps: usize, out: &mut *mut TwinSimReport| {
+            // SAFETY: valid texts and values; `out` is writable.
+            unsafe {
+                twin_sim_sweep(
+                    c(SCENARIO),
+                    SCENARIO.len(),
+                    c(path),
+                    path.len(),
+                    values.as_ptr(),
+                    values.len(),
+                    reps,
+                    1,
+                    out,
+                )
+            }
+        };
+        assert_eq!(
+            call("groups.0.nope", &[1.0], 1, &mut out),
+            TwinResult::InvalidInput
+        );
+        assert!(last_error().contains("groups.0.nope"), "{}", last_error());
+        assert_eq!(call(path, &[], 1, &mut out), TwinResult::InvalidInput);
+        assert_eq!(call(path, &[0.1], 0, &mut out), TwinResult::InvalidInput);
+        assert_eq!(
+            call(path, &[f64::NAN], 1, &mut out),
+            TwinResult::InvalidInput
+        );
+        assert_eq!(call(path, &[1.5], 1, &mut out), TwinResult::InvalidInput);
+        assert_eq!(
+            call(path, &[0.1, 0.2], 1_000_000_000_000, &mut out),
+            TwinResult::InvalidInput
+        );
+        assert!(
+            last_error().contains("limits.max_memory_bytes"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(out, sentinel);
+        // SAFETY: NULL pointers, which the function checks.
+        unsafe {
+            assert_eq!(
+                twin_sim_sweep(
+                    c(SCENARIO),
+                    SCENARIO.len(),
+                    c(path),
+                    path.len(),
+                    [0.1].as_ptr(),
+                    1,
+                    1,
+                    1,
+                    null_mut()
+                ),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_sim_sweep(
+                    c(SCENARIO),
+                    SCENARIO.len(),
+                    null(),
+                    4,
+                    [0.1].as_ptr(),
+                    1,
+                    1,
+                    1,
+                    &mut out
+                ),
+                TwinResult::NullParameter
+            );
+            assert_eq!(
+                twin_sim_sweep(
+                    c(SCENARIO),
+                    SCENARIO.len(),
+                    c(path),
+                    path.len(),
+                    null(),
+                    1,
+                    1,
+                    1,
+                    &mut out
+                ),
+                TwinResult::NullParameter
+            );
+        }
+        assert_eq!(out, sentinel);
     }
 
     #[test]
