@@ -6,7 +6,12 @@
  * what-if on a conveyor twin fails at the step the discrete wear law gives, and a heated
  * thermal mass at the step its exact solution gives; the renewal-reward cost rate matches
  * its closed form for exponential lives; an infeasible optimisation is refused and writes
- * nothing.
+ * nothing. A sweep of the loss probability has values x replications rows, a delivery
+ * ratio that falls as the loss rises, and shares seeds with replicate and paired runs. A
+ * conveyor twin fed through a lossy simulated network takes in exactly what the network
+ * handed out, the network's counts reconcile, and the twin's set-speed command reaches the
+ * simulated drive. Zero-capacity batteries, four billion devices, 10^12 replications and
+ * devices with no gateway are refused with the field named.
  *
  * Built and run by scripts/check-c.sh (strict warnings, ASan/UBSan, valgrind).
  */
@@ -209,6 +214,333 @@ static void test_sim_bad(void) {
     EXPECT_CODE(twin_sim_run("{\"horizon_s\": 1}", 16, &r), TWIN_RESULT_SERIALIZATION);
     EXPECT_CODE(twin_sim_run(NULL, 4, &r), TWIN_RESULT_NULL_PARAMETER);
     EXPECT_CODE(twin_sim_run(SCENARIO, strlen(SCENARIO), NULL), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT(r == sentinel);
+}
+
+/* Column `name` of the report's "runs" table into v (room for cap); 1 on success. */
+static int runs_column(const TwinSimReport *r, const char *name, double *v, size_t cap) {
+    size_t len = 0;
+    return twin_sim_report_column(r, 0, "runs", 4, name, strlen(name), v, cap, &len) ==
+               TWIN_RESULT_OK &&
+           len == cap;
+}
+
+/* A sweep of the loss probability: 3 values x 3 replications. */
+static void test_sim_sweep(void) {
+    const char *path = "gateways.0.link.loss.p";
+    const double values[3] = {0.0, 0.3, 0.6};
+    TwinSimReport *sw = NULL;
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), values, 3, 3, 2,
+                               &sw),
+                TWIN_RESULT_OK);
+    if (sw == NULL) {
+        return;
+    }
+    size_t runs = 0, rows = 0, cols = 0, len = 0;
+    EXPECT_CODE(twin_sim_report_run_count(sw, &runs), TWIN_RESULT_OK);
+    EXPECT_CODE(twin_sim_report_table_rows(sw, 0, "runs", 4, &rows), TWIN_RESULT_OK);
+    EXPECT(runs == 9 && rows == 9);
+    /* Columns: value, replication, then the summary columns (reports first). */
+    EXPECT_CODE(twin_sim_report_column_count(sw, 0, "runs", 4, &cols), TWIN_RESULT_OK);
+    EXPECT(cols == 15);
+    char name[32];
+    EXPECT_CODE(twin_sim_report_column_name(sw, 0, "runs", 4, 0, name, sizeof name, &len),
+                TWIN_RESULT_OK);
+    EXPECT(strcmp(name, "value") == 0);
+    EXPECT_CODE(twin_sim_report_column_name(sw, 0, "runs", 4, 1, name, sizeof name, &len),
+                TWIN_RESULT_OK);
+    EXPECT(strcmp(name, "replication") == 0);
+    EXPECT_CODE(twin_sim_report_column_name(sw, 0, "runs", 4, 2, name, sizeof name, &len),
+                TWIN_RESULT_OK);
+    EXPECT(strcmp(name, "reports") == 0);
+    double value[9], rep[9], ratio[9], delivered[9], reports[9];
+    EXPECT(runs_column(sw, "value", value, 9) && runs_column(sw, "replication", rep, 9) &&
+           runs_column(sw, "delivery_ratio", ratio, 9) &&
+           runs_column(sw, "delivered", delivered, 9) && runs_column(sw, "reports", reports, 9));
+    double mean[3] = {0.0, 0.0, 0.0};
+    for (size_t i = 0; i < 9; i++) {
+        EXPECT(value[i] == values[i / 3] && rep[i] == (double)(i % 3));
+        TwinSimSummary s;
+        EXPECT_CODE(twin_sim_report_summary(sw, i, &s), TWIN_RESULT_OK);
+        EXPECT(reports[i] == 480.0 && s.reports == 480);
+        EXPECT(delivered[i] == (double)s.delivered && ratio[i] == s.delivery_ratio);
+        EXPECT(s.reports == s.delivered + s.undelivered + s.in_flight);
+        EXPECT(column_sum(sw, i, "devices", "delivered") == (double)s.delivered);
+        if (i < 3) {
+            /* No loss: nothing lost on the channel, every report delivered or in flight. */
+            EXPECT(s.lost_channel == 0 && s.delivered + s.in_flight == 480);
+        }
+        mean[i / 3] += ratio[i] / 3.0;
+    }
+    /* The delivery ratio falls as the loss probability rises. */
+    EXPECT(mean[0] > mean[1] && mean[1] > mean[2]);
+    EXPECT(mean[2] < 0.9);
+    /* Replication i of the value 0.3 (the scenario's own) is replication i of
+     * twin_sim_replicate: the same seed gives the same run. */
+    TwinSimReport *reps = NULL;
+    EXPECT_CODE(twin_sim_replicate(SCENARIO, strlen(SCENARIO), 3, 1, &reps), TWIN_RESULT_OK);
+    if (reps != NULL) {
+        for (size_t i = 0; i < 3; i++) {
+            TwinSimSummary a, b;
+            EXPECT_CODE(twin_sim_report_summary(reps, i, &a), TWIN_RESULT_OK);
+            EXPECT_CODE(twin_sim_report_summary(sw, 3 + i, &b), TWIN_RESULT_OK);
+            EXPECT(a.delivered == b.delivered && a.lost_channel == b.lost_channel &&
+                   a.events == b.events && a.latency_max_s == b.latency_max_s);
+        }
+        twin_sim_report_free(reps);
+    }
+    /* And the value 0.0 is the lossless variant of a paired run on the same seeds. */
+    char variant[sizeof SCENARIO];
+    memcpy(variant, SCENARIO, sizeof SCENARIO);
+    char *p = strstr(variant, "\"p\": 0.3");
+    if (p != NULL) {
+        p[7] = '0';
+    }
+    TwinSimReport *pair = NULL;
+    EXPECT_CODE(twin_sim_paired(SCENARIO, strlen(SCENARIO), variant, strlen(variant), 3, 2, &pair),
+                TWIN_RESULT_OK);
+    if (pair != NULL) {
+        for (size_t i = 0; i < 3; i++) {
+            TwinSimSummary a, b;
+            EXPECT_CODE(twin_sim_report_summary(pair, 3 + i, &a), TWIN_RESULT_OK);
+            EXPECT_CODE(twin_sim_report_summary(sw, i, &b), TWIN_RESULT_OK);
+            EXPECT(a.delivered == b.delivered && a.events == b.events);
+        }
+        twin_sim_report_free(pair);
+    }
+    twin_sim_report_free(sw);
+
+    /* Errors: nothing written to *out, the code and the message say why. */
+    TwinSimReport *sentinel = (TwinSimReport *)&checks;
+    TwinSimReport *r = sentinel;
+    const char *nopath = "groups.0.nope";
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), nopath, strlen(nopath), values, 3, 1, 1,
+                               &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("groups.0.nope"));
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), values, 0, 1, 1, &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("n_values"));
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), values, 3, 0, 1, &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("replications_per_value"));
+    const double nan_values[2] = {0.1, NAN};
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), nan_values, 2, 1, 1,
+                               &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("values[1]"));
+    /* A loss probability above 1 makes the scenario invalid. */
+    const double too_big[1] = {1.5};
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), too_big, 1, 1, 1,
+                               &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("loss"));
+    /* 3 x 10^12 runs: refused from the memory estimate, before anything runs. */
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), values, 3,
+                               (size_t)1000000000000ULL, 0, &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("limits.max_memory_bytes"));
+    EXPECT_CODE(twin_sim_sweep("{", 1, path, strlen(path), values, 3, 1, 1, &r),
+                TWIN_RESULT_SERIALIZATION);
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), NULL, 5, values, 3, 1, 1, &r),
+                TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), NULL, 3, 1, 1, &r),
+                TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_sim_sweep(NULL, 9, path, strlen(path), values, 3, 1, 1, &r),
+                TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_sim_sweep(SCENARIO, strlen(SCENARIO), path, strlen(path), values, 3, 1, 1,
+                               NULL),
+                TWIN_RESULT_NULL_PARAMETER);
+    EXPECT(r == sentinel);
+}
+
+/* Signal ids of the conveyor's standard schema, in declaration order. */
+#define BELT_SPEED 0u
+#define SPEED_SETPOINT 4u
+
+/* A conveyor twin fed by a simulated conveyor drive over a link that loses 20 % of the
+ * packets: one reading (5 samples) a second for 300 s, stepped every 10 s. */
+static void test_sim_network(void) {
+    const char link[] = "{\"latency_s\": 0.05, \"loss\": {\"model\": \"bernoulli\", \"p\": 0.2}}";
+    TwinSimNetwork *net = NULL;
+    TwinTwin *twin = NULL;
+    EXPECT_CODE(twin_sim_network_new(link, strlen(link), 42, &net), TWIN_RESULT_OK);
+    EXPECT_CODE(twin_twin_new_conveyor(NULL, 0, NULL, 0, &twin), TWIN_RESULT_OK);
+    if (net == NULL || twin == NULL) {
+        twin_sim_network_free(net);
+        twin_twin_free(twin);
+        return;
+    }
+    size_t idx = 99;
+    EXPECT_CODE(twin_sim_network_add_conveyor(net, 7, 1.0, &idx), TWIN_RESULT_OK);
+    EXPECT(idx == 0);
+    size_t accepted = 0, polled = 0, sent = 0;
+    double speed_before = -1.0, setpoint_before = -1.0;
+    for (int k = 1; k <= 30; k++) {
+        double t = 10.0 * k;
+        EXPECT_CODE(twin_sim_network_advance_to(net, t), TWIN_RESULT_OK);
+        if (k == 10) {
+            /* At 100 s, before this step: the belt runs at its nominal 2 m/s. */
+            EXPECT_CODE(twin_twin_reported(twin, BELT_SPEED, &speed_before), TWIN_RESULT_OK);
+            EXPECT_CODE(twin_twin_reported(twin, SPEED_SETPOINT, &setpoint_before),
+                        TWIN_RESULT_OK);
+            /* The twin orders the belt down to 1 m/s. */
+            EXPECT_CODE(twin_twin_command(twin, "set_speed", 9, 1.0, (int64_t)(t * 1e9)),
+                        TWIN_RESULT_OK);
+        }
+        TwinStepReport rep;
+        memset(&rep, 0xff, sizeof rep);
+        EXPECT_CODE(twin_twin_step_sim(twin, net, 100000, &rep), TWIN_RESULT_OK);
+        EXPECT(rep.polled == rep.accepted + rep.rejected);
+        EXPECT(rep.send_failed == 0);
+        accepted += rep.accepted;
+        polled += rep.polled;
+        sent += rep.sent;
+    }
+    TwinSimNetworkStats st;
+    EXPECT_CODE(twin_sim_network_stats(net, &st), TWIN_RESULT_OK);
+    /* 301 readings (t = 0, 1, ..., 300 s) of 5 samples each. */
+    EXPECT(st.sensed == 301 * 5);
+    EXPECT(st.sensed == st.lost + st.dropped + st.delivered + st.in_flight);
+    EXPECT(st.delivered == st.polled + st.ready);
+    EXPECT(st.lost > 0 && st.lost % 5 == 0 && st.dropped == 0);
+    /* Loss near 20 %: 301 packets, 3 standard deviations (about 21 packets) either way. */
+    EXPECT(st.lost / 5 > 60 - 21 && st.lost / 5 < 60 + 21);
+    /* Every sample the twin took in was handed out by the network, and none refused. */
+    EXPECT(accepted == polled && (uint64_t)polled == st.polled);
+    EXPECT(st.ready == 0);
+    /* The command crossed the link and the drive carried it out. */
+    EXPECT(sent == 1 && st.commands_applied == 1 && st.commands_refused == 0);
+    EXPECT(fabs(speed_before - 2.0) < 0.05 && setpoint_before == 2.0);
+    double speed_after = -1.0, setpoint_after = -1.0;
+    EXPECT_CODE(twin_twin_reported(twin, BELT_SPEED, &speed_after), TWIN_RESULT_OK);
+    EXPECT_CODE(twin_twin_reported(twin, SPEED_SETPOINT, &setpoint_after), TWIN_RESULT_OK);
+    EXPECT(setpoint_after == 1.0);
+    /* 200 s later, 40 time constants of 5 s: the belt runs at the new set-point. */
+    EXPECT(fabs(speed_after - 1.0) < 0.05);
+    double now = -1.0;
+    EXPECT_CODE(twin_sim_network_now(net, &now), TWIN_RESULT_OK);
+    EXPECT(now == 300.0);
+
+    /* Errors: nothing changes, outputs untouched. */
+    TwinStepReport untouched = {7, 7, 7, 7, 7};
+    EXPECT_CODE(twin_twin_step_sim(twin, net, TWIN_MAX_STEP_SAMPLES + 1, &untouched),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT_CODE(twin_twin_step_sim(NULL, net, 10, &untouched), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_twin_step_sim(twin, NULL, 10, &untouched), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_twin_step_sim(twin, net, 10, NULL), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT(untouched.polled == 7 && untouched.accepted == 7);
+    EXPECT_CODE(twin_sim_network_advance_to(net, 299.0), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("not before"));
+    EXPECT_CODE(twin_sim_network_advance_to(net, NAN), TWIN_RESULT_INVALID_INPUT);
+    /* A year of readings a second without a poll: refused before it starts. */
+    EXPECT_CODE(twin_sim_network_advance_to(net, 300.0 + 3.15e7), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("TWIN_SIM_NETWORK_MAX_PENDING"));
+    size_t bad_idx = 99;
+    EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, 0.0, &bad_idx), TWIN_RESULT_INVALID_INPUT);
+    EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, -1.0, &bad_idx), TWIN_RESULT_INVALID_INPUT);
+    EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, 1.0, NULL), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_sim_network_add_conveyor(NULL, 1, 1.0, &bad_idx), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT(bad_idx == 99);
+    TwinSimNetworkStats same;
+    EXPECT_CODE(twin_sim_network_stats(net, &same), TWIN_RESULT_OK);
+    EXPECT(same.sensed == st.sensed && same.polled == st.polled);
+    EXPECT_CODE(twin_sim_network_stats(NULL, &same), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT_CODE(twin_sim_network_stats(net, NULL), TWIN_RESULT_NULL_PARAMETER);
+    twin_sim_network_free(net);
+    twin_sim_network_free(NULL);
+    twin_twin_free(twin);
+
+    /* Every built-in entity on one lossless link: counts reconcile, nothing lost. */
+    TwinSimNetwork *mixed = NULL;
+    EXPECT_CODE(twin_sim_network_new(NULL, 0, 1, &mixed), TWIN_RESULT_OK);
+    if (mixed != NULL) {
+        size_t i0 = 9, i1 = 9, i2 = 9, i3 = 9;
+        EXPECT_CODE(twin_sim_network_add_conveyor(mixed, 1, 2.0, &i0), TWIN_RESULT_OK);
+        EXPECT_CODE(twin_sim_network_add_pump(mixed, 2, 2.0, &i1), TWIN_RESULT_OK);
+        EXPECT_CODE(twin_sim_network_add_wind_turbine(mixed, 3, 2.0, &i2), TWIN_RESULT_OK);
+        EXPECT_CODE(twin_sim_network_add_battery(mixed, 4, 2.0, &i3), TWIN_RESULT_OK);
+        EXPECT(i0 == 0 && i1 == 1 && i2 == 2 && i3 == 3);
+        EXPECT_CODE(twin_sim_network_advance_to(mixed, 60.0), TWIN_RESULT_OK);
+        TwinSimNetworkStats m;
+        EXPECT_CODE(twin_sim_network_stats(mixed, &m), TWIN_RESULT_OK);
+        /* 31 readings per device; the conveyor's alone are 31 x 5 samples. */
+        EXPECT(m.sensed > 31 * 5 && m.sensed % 31 == 0);
+        EXPECT(m.lost == 0 && m.dropped == 0 && m.in_flight == 0);
+        EXPECT(m.delivered == m.sensed && m.ready == m.sensed && m.polled == 0);
+        twin_sim_network_free(mixed);
+    }
+
+    /* Bad links: refused, *out untouched. */
+    TwinSimNetwork *nsent = (TwinSimNetwork *)&checks;
+    TwinSimNetwork *n2 = nsent;
+    EXPECT_CODE(twin_sim_network_new("{", 1, 1, &n2), TWIN_RESULT_INVALID_INPUT);
+    const char neg[] = "{\"latency_s\": -1}";
+    EXPECT_CODE(twin_sim_network_new(neg, strlen(neg), 1, &n2), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("latency_s"));
+    const char lossy[] = "{\"loss\": {\"model\": \"bernoulli\", \"p\": 1.5}}";
+    EXPECT_CODE(twin_sim_network_new(lossy, strlen(lossy), 1, &n2), TWIN_RESULT_INVALID_INPUT);
+    const char unknown[] = "{\"latency\": 1}";
+    EXPECT_CODE(twin_sim_network_new(unknown, strlen(unknown), 1, &n2), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("latency"));
+    EXPECT_CODE(twin_sim_network_new(NULL, 0, 1, NULL), TWIN_RESULT_NULL_PARAMETER);
+    EXPECT(n2 == nsent);
+}
+
+/* Scenarios the simulator must refuse before it runs, each with the field named. */
+static void test_sim_refused(void) {
+    TwinSimReport *sentinel = (TwinSimReport *)&checks;
+    TwinSimReport *r = sentinel;
+    /* A battery with no capacity. */
+    const char no_capacity[] =
+        "{\"seed\": 1, \"horizon_s\": 600, \"gateways\": [{\"name\": \"gw0\"}],"
+        " \"groups\": [{\"count\": 4, \"period_s\": 60, \"gateways\": [0],"
+        "   \"energy\": {\"sleep_ma\": 0.01, \"tx_ma\": 20,"
+        "     \"battery\": {\"model\": \"linear\", \"capacity_mah\": 0}}}]}";
+    EXPECT_CODE(twin_sim_validate(no_capacity, strlen(no_capacity)), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("groups[0].energy.battery.capacity_mah"));
+    EXPECT_CODE(twin_sim_run(no_capacity, strlen(no_capacity), &r), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("capacity_mah"));
+    /* The same battery with 1000 mAh runs. */
+    char with_capacity[sizeof no_capacity + 8];
+    const char *zero = strstr(no_capacity, "\"capacity_mah\": 0");
+    if (zero != NULL) {
+        size_t head = (size_t)(zero - no_capacity) + strlen("\"capacity_mah\": ");
+        snprintf(with_capacity, sizeof with_capacity, "%.*s1000%s", (int)head, no_capacity,
+                 no_capacity + head + 1);
+        EXPECT_CODE(twin_sim_validate(with_capacity, strlen(with_capacity)), TWIN_RESULT_OK);
+    }
+    /* Four billion devices: refused from the memory estimate, before anything is built. */
+    const char huge[] =
+        "{\"seed\": 1, \"horizon_s\": 600, \"gateways\": [{\"name\": \"gw0\"}],"
+        " \"groups\": [{\"count\": 4000000000, \"period_s\": 60, \"gateways\": [0]}]}";
+    EXPECT_CODE(twin_sim_run(huge, strlen(huge), &r), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("limits.max_memory_bytes"));
+    EXPECT_CODE(twin_sim_replicate(huge, strlen(huge), 2, 1, &r), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("limits.max_memory_bytes"));
+    /* 10^12 replications of a small scenario: refused, no crash. */
+    EXPECT_CODE(twin_sim_replicate(SCENARIO, strlen(SCENARIO), (size_t)1000000000000ULL, 0, &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("limits.max_memory_bytes"));
+    EXPECT(last_error_contains("replications"));
+    EXPECT_CODE(twin_sim_paired(SCENARIO, strlen(SCENARIO), SCENARIO, strlen(SCENARIO),
+                                (size_t)1000000000000ULL, 0, &r),
+                TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("limits.max_memory_bytes"));
+    /* Devices attached to no gateway. */
+    const char orphans[] =
+        "{\"seed\": 1, \"horizon_s\": 600, \"gateways\": [{\"name\": \"gw0\"}],"
+        " \"groups\": [{\"count\": 4, \"period_s\": 60, \"gateways\": []}]}";
+    EXPECT_CODE(twin_sim_validate(orphans, strlen(orphans)), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("groups[0].gateways"));
+    EXPECT(last_error_contains("no gateway"));
+    EXPECT_CODE(twin_sim_run(orphans, strlen(orphans), &r), TWIN_RESULT_INVALID_INPUT);
+    /* A gateway that does not exist. */
+    const char missing[] =
+        "{\"seed\": 1, \"horizon_s\": 600, \"gateways\": [{\"name\": \"gw0\"}],"
+        " \"groups\": [{\"count\": 4, \"period_s\": 60, \"gateways\": [3]}]}";
+    EXPECT_CODE(twin_sim_run(missing, strlen(missing), &r), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("gateway 3 does not exist"));
     EXPECT(r == sentinel);
 }
 
@@ -428,6 +760,9 @@ int main(void) {
     test_sim_run();
     test_sim_many();
     test_sim_bad();
+    test_sim_sweep();
+    test_sim_network();
+    test_sim_refused();
     test_what_if();
     test_maintenance();
     printf("test_sim: %d checks, %d failed\n", checks, failures);
