@@ -874,8 +874,8 @@ mod tests {
         }
         // Replication i of the swept value 0.3 is replication i of the scenario itself.
         let reps = replicate(&scenario, 2, 1).expect("replicate");
-        for i in 0..2 {
-            assert_eq!(summary(out, 2 + i).delivered, reps[i].summary.delivered);
+        for (i, r) in reps.iter().enumerate() {
+            assert_eq!(summary(out, 2 + i).delivered, r.summary.delivered);
         }
         // SAFETY: report from this library.
         unsafe { twin_sim_report_free(out) };
