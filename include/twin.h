@@ -36,6 +36,13 @@
 #define TWIN_SIM_NETWORK_MAX_PENDING 16777216
 
 /**
+ * The longest simulated span, s (about 31.7 years): a network's time and a device's
+ * reporting period are both at most this, so event times in nanoseconds stay far from
+ * overflow.
+ */
+#define TWIN_SIM_NETWORK_MAX_TIME_S 1e9
+
+/**
  * What became of a call: `TWIN_RESULT_OK` (0) or why it failed.
  *
  * Codes are append-only: a code never changes meaning and is never reused. Codes 1 to 999
@@ -3631,8 +3638,8 @@ void twin_sim_network_free(struct TwinSimNetwork *net);
  * `seed` for its noise and unit variation, that reads every sensor every `period_s`
  * seconds from the network's current time on. `*out_index` receives its device index.
  *
- * Errors (nothing added, `*out_index` untouched): a `period_s` that is not finite or
- * below 1e-6 s gives `TWIN_RESULT_INVALID_INPUT`.
+ * Errors (nothing added, `*out_index` untouched): a `period_s` that is not finite, below
+ * 1e-6 s or above `TWIN_SIM_NETWORK_MAX_TIME_S` gives `TWIN_RESULT_INVALID_INPUT`.
  *
  * Thread safety: not safe for concurrent use of the same network.
  *
@@ -3684,9 +3691,10 @@ TwinResult twin_sim_network_add_battery(struct TwinSimNetwork *net,
  * Simulate up to `t_s` seconds: devices take readings, packets cross the link, arrived
  * samples wait for `twin_twin_step_sim`, commands due by then are carried out.
  *
- * Errors (the network unchanged): a `t_s` that is not finite or is before the network's
- * time, or an advance that could leave more than `TWIN_SIM_NETWORK_MAX_PENDING` samples
- * waiting or on the link, give `TWIN_RESULT_INVALID_INPUT`.
+ * Errors (the network unchanged): a `t_s` that is not finite, before the network's time
+ * or above `TWIN_SIM_NETWORK_MAX_TIME_S`, or an advance that could leave more than
+ * `TWIN_SIM_NETWORK_MAX_PENDING` samples waiting or on the link, give
+ * `TWIN_RESULT_INVALID_INPUT`.
  *
  * Thread safety: not safe for concurrent use of the same network.
  *

@@ -439,6 +439,12 @@ static void test_sim_network(void) {
     size_t bad_idx = 99;
     EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, 0.0, &bad_idx), TWIN_RESULT_INVALID_INPUT);
     EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, -1.0, &bad_idx), TWIN_RESULT_INVALID_INPUT);
+    /* A period or a time beyond TWIN_SIM_NETWORK_MAX_TIME_S (nanosecond event times would
+     * overflow). */
+    EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, 1e12, &bad_idx), TWIN_RESULT_INVALID_INPUT);
+    EXPECT(last_error_contains("TWIN_SIM_NETWORK_MAX_TIME_S"));
+    EXPECT_CODE(twin_sim_network_advance_to(net, 2.0 * TWIN_SIM_NETWORK_MAX_TIME_S),
+                TWIN_RESULT_INVALID_INPUT);
     EXPECT_CODE(twin_sim_network_add_conveyor(net, 1, 1.0, NULL), TWIN_RESULT_NULL_PARAMETER);
     EXPECT_CODE(twin_sim_network_add_conveyor(NULL, 1, 1.0, &bad_idx), TWIN_RESULT_NULL_PARAMETER);
     EXPECT(bad_idx == 99);

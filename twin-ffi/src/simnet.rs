@@ -29,6 +29,11 @@ use crate::types::TwinRejection;
 /// go beyond it is refused before it starts.
 pub const TWIN_SIM_NETWORK_MAX_PENDING: u64 = 16_777_216;
 
+/// The longest simulated span, s (about 31.7 years): a network's time and a device's
+/// reporting period are both at most this, so event times in nanoseconds stay far from
+/// overflow.
+pub const TWIN_SIM_NETWORK_MAX_TIME_S: f64 = 1e9;
+
 /// What a simulated network has done, in samples (the Rust
 /// `twin::sim::connection::NetworkStats`). At any time
 /// `sensed == lost + dropped + delivered + in_flight` and `delivered == polled + ready`.
@@ -87,11 +92,12 @@ impl TwinSimNetwork {
     /// waiting or on the link (a reading every period from now, plus one, per device).
     fn check_advance(&self, t_s: f64) -> Result<(), TwinResult> {
         let now = self.inner.now_s();
-        if !t_s.is_finite() || t_s < now {
+        if !t_s.is_finite() || t_s < now || t_s > TWIN_SIM_NETWORK_MAX_TIME_S {
             return Err(fail(
                 TwinResult::InvalidInput,
                 format!(
-                    "t_s is {t_s}; it must be finite and not before the network's time {now} s"
+                    "t_s is {t_s}; it must be finite, not before the network's time {now} s \
+                     and at most TWIN_SIM_NETWORK_MAX_TIME_S = {TWIN_SIM_NETWORK_MAX_TIME_S} s"
                 ),
             ));
         }
@@ -186,10 +192,13 @@ fn add_device(
     out_index: *mut usize,
     make: impl FnOnce() -> twin::Result<Box<dyn PhysicalEntity + Send>>,
 ) -> Result<(), TwinResult> {
-    if !(period_s.is_finite() && period_s >= 1e-6) {
+    if !(period_s.is_finite() && (1e-6..=TWIN_SIM_NETWORK_MAX_TIME_S).contains(&period_s)) {
         return Err(fail(
             TwinResult::InvalidInput,
-            format!("period_s is {period_s}; it must be finite and at least 1e-6 s"),
+            format!(
+                "period_s is {period_s}; it must be between 1e-6 s and \
+                 TWIN_SIM_NETWORK_MAX_TIME_S = {TWIN_SIM_NETWORK_MAX_TIME_S} s"
+            ),
         ));
     }
     let entity = make().or_fail()?;
@@ -203,8 +212,8 @@ fn add_device(
 /// `seed` for its noise and unit variation, that reads every sensor every `period_s`
 /// seconds from the network's current time on. `*out_index` receives its device index.
 ///
-/// Errors (nothing added, `*out_index` untouched): a `period_s` that is not finite or
-/// below 1e-6 s gives `TWIN_RESULT_INVALID_INPUT`.
+/// Errors (nothing added, `*out_index` untouched): a `period_s` that is not finite, below
+/// 1e-6 s or above `TWIN_SIM_NETWORK_MAX_TIME_S` gives `TWIN_RESULT_INVALID_INPUT`.
 ///
 /// Thread safety: not safe for concurrent use of the same network.
 ///
@@ -292,9 +301,10 @@ pub unsafe extern "C" fn twin_sim_network_add_battery(
 /// Simulate up to `t_s` seconds: devices take readings, packets cross the link, arrived
 /// samples wait for `twin_twin_step_sim`, commands due by then are carried out.
 ///
-/// Errors (the network unchanged): a `t_s` that is not finite or is before the network's
-/// time, or an advance that could leave more than `TWIN_SIM_NETWORK_MAX_PENDING` samples
-/// waiting or on the link, give `TWIN_RESULT_INVALID_INPUT`.
+/// Errors (the network unchanged): a `t_s` that is not finite, before the network's time
+/// or above `TWIN_SIM_NETWORK_MAX_TIME_S`, or an advance that could leave more than
+/// `TWIN_SIM_NETWORK_MAX_PENDING` samples waiting or on the link, give
+/// `TWIN_RESULT_INVALID_INPUT`.
 ///
 /// Thread safety: not safe for concurrent use of the same network.
 ///
@@ -530,7 +540,16 @@ mod tests {
                 twin_sim_network_add_wind_turbine(net, 1, 1.0, null_mut()),
                 TwinResult::NullParameter
             );
+            // A period beyond the longest span (event times would overflow): refused.
+            assert_eq!(
+                twin_sim_network_add_conveyor(net, 1, 1e12, &mut idx),
+                TwinResult::InvalidInput
+            );
             assert_eq!(idx, 77);
+            assert_eq!(
+                twin_sim_network_advance_to(net, 1e30),
+                TwinResult::InvalidInput
+            );
             assert_eq!(
                 twin_sim_network_add_conveyor(net, 1, 1.0, &mut idx),
                 TwinResult::Ok
