@@ -50,6 +50,26 @@ struct VirtualDevice {
     chan: u64,
 }
 
+/// The longest period and the latest time a [`SimNetwork`] accepts, s (about 31.7 years):
+/// event times are kept in nanoseconds, so later ones would overflow.
+///
+/// ```
+/// use twin::entity::ConveyorDrive;
+/// use twin::sim::connection::SimNetwork;
+/// use twin::sim::network::LinkConfig;
+/// use twin::ErrorKind;
+/// let mut net = SimNetwork::new(LinkConfig::default(), 1)?;
+/// let e = net.add_device(Box::new(ConveyorDrive::new(1)), 1e12).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidInput);
+/// assert!(e.to_string().contains("period_s"));
+/// net.add_device(Box::new(ConveyorDrive::new(1)), 1e9)?;
+/// assert!(net.advance_to(2e9).is_err());
+/// net.advance_to(5.0)?;
+/// assert_eq!(net.stats().polled, 0);
+/// # Ok::<(), twin::Error>(())
+/// ```
+pub const MAX_TIME_S: f64 = 1e9;
+
 /// A virtual deployment feeding twins; see the module documentation.
 ///
 /// ```
@@ -125,9 +145,9 @@ impl SimNetwork {
         entity: Box<dyn PhysicalEntity + Send>,
         period_s: f64,
     ) -> Result<usize> {
-        if !(period_s.is_finite() && period_s >= 1e-6) {
+        if !(period_s.is_finite() && (1e-6..=MAX_TIME_S).contains(&period_s)) {
             return Err(Error::InvalidInput(format!(
-                "period_s must be at least 1 µs, got {period_s}"
+                "period_s must be between 1 µs and {MAX_TIME_S} s, got {period_s}"
             )));
         }
         let i = self.devices.len();
@@ -165,9 +185,9 @@ impl SimNetwork {
     /// Simulate up to `t_s` seconds: devices sample, packets cross the link, arrived
     /// samples wait for [`DataConnection::poll`].
     pub fn advance_to(&mut self, t_s: f64) -> Result<()> {
-        if !t_s.is_finite() || t_s < self.now_s() {
+        if !t_s.is_finite() || t_s < self.now_s() || t_s > MAX_TIME_S {
             return Err(Error::InvalidInput(format!(
-                "advance_to({t_s}): time must be finite and not before {}",
+                "advance_to({t_s}): time must be finite, not before {} and at most {MAX_TIME_S} s",
                 self.now_s()
             )));
         }
@@ -221,8 +241,11 @@ impl SimNetwork {
         d.entity.sense(&mut self.scratch);
         let n = self.scratch.len() as u64;
         self.stats.sensed += n;
-        self.queue
-            .push(Event::new(e.time + d.period_ns, e.entity, SENSE));
+        self.queue.push(Event::new(
+            e.time.saturating_add(d.period_ns),
+            e.entity,
+            SENSE,
+        ));
         // One packet per reading: 8 bytes of header plus 12 per sample.
         let bytes = 8 + 12 * n;
         if !self.link.loss.transmit(&mut d.bad, &mut d.chan) {
