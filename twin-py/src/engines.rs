@@ -1119,7 +1119,7 @@ impl PyDerateRule {
 #[pymethods]
 impl PyDerateRule {
     #[new]
-    #[pyo3(signature = (signal = "vibration".to_string(), command = "set_speed".to_string(), min_events = 3, window_s = 21600.0, factor = 0.8, floor = 1.0, cooldown_s = 86400.0))]
+    #[pyo3(signature = (signal = "vibration".to_string(), command = "set_speed".to_string(), min_events = 3, window_s = 21600.0, factor = 0.8, floor = 1.0, cooldown_s = 86400.0), text_signature = "(signal='vibration', command='set_speed', min_events=3, window_s=21600.0, factor=0.8, floor=1.0, cooldown_s=86400.0)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         signal: String,
