@@ -409,6 +409,25 @@ def test_fleets_of_twins_with_engines_and_rules_copy_and_pickle_them():
     assert fleet.get(8).engine_names == ["ewma_monitor"]
 
 
+def test_fleet_from_snapshot_gives_every_twin_the_engines_and_rules():
+    cols = stream(seed=12)
+    n = len(cols[0])
+    t = busy_twin()
+    run(t, cols, 0, n // 2)
+    outputs(t)
+    fleet = twin.Fleet()
+    fleet.insert(1, t)
+    back = twin.Fleet.from_snapshot(fleet.snapshot(), engines=t.engines, rules=t.rules)
+    times, sigs, vals = cols
+    for a in range(n // 2, n, 300):
+        b = min(a + 300, n)
+        back.ingest_batch(np.ones(b - a, dtype=np.uint64), times[a:b], sigs[a:b], vals[a:b])
+    run(t, cols, n // 2, n)
+    assert outputs(back.remove(1)) == outputs(t)
+    with pytest.raises(twin.SerializationError):
+        twin.Fleet.from_snapshot(fleet.snapshot())
+
+
 def test_twin_repr_lists_engines_and_rules():
     t = busy_twin()
     assert repr(t) == (

@@ -934,8 +934,13 @@ impl PyMultivariateEngine {
 /// ``name`` replaces the default engine name ``"rul"``.
 ///
 /// >>> import twin
-/// >>> hasattr(twin, "RulEngine")
-/// True
+/// >>> twin.RulEngine(twin.ExponentialRul(), "vibration")
+/// Traceback (most recent call last):
+///     ...
+/// twin.InvalidInputError: model: invalid input: this ExponentialRul is not fitted yet: call fit first
+///
+/// Fitted, it runs on the twin's stream: ``twin.Twin(schema, engines=[twin.RulEngine(model,
+/// ["vibration"])])`` (see ``tests/python/test_engines.py`` for a degrading conveyor).
 #[pyclass(frozen, name = "RulEngine", module = "twin")]
 pub struct PyRulEngine {
     spec: Arc<EngineSpec>,
