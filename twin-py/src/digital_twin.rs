@@ -14,6 +14,7 @@ use twin::analytics::detect::{EwmaMonitor, MonitorConfig};
 use twin::{Sample, SignalId, Timestamp};
 
 use crate::columns;
+use crate::engines::Parts;
 use crate::errors::{invalid_input, to_py, twin_error};
 use crate::repr::quote;
 use crate::results::{PyCommand, PyIngestReport, PyInsight};
@@ -163,6 +164,8 @@ pub struct PyTwin {
     monitor: Option<MonitorConfig>,
     /// The model object given as `model=` (what-if bindings), kept for pickling.
     model: Option<Py<PyAny>>,
+    /// The engines and rules given as `engines=` / `rules=`, kept for rebuilding.
+    parts: Parts,
 }
 
 impl PyTwin {
@@ -223,67 +226,99 @@ impl PyTwin {
 #[pymethods]
 impl PyTwin {
     #[new]
-    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true), model = None, limits = None), text_signature = "(schema, monitor=True, model=None, limits=None)")]
+    #[pyo3(signature = (schema, monitor = MonitorArg::Flag(true), model = None, limits = None, engines = None, rules = None), text_signature = "(schema, monitor=True, model=None, limits=None, engines=(), rules=())")]
     fn new(
+        py: Python<'_>,
         schema: Bound<'_, PySchema>,
         monitor: MonitorArg<'_>,
         model: Option<Bound<'_, PyAny>>,
         limits: Option<Bound<'_, PyDict>>,
+        engines: Option<Bound<'_, PyAny>>,
+        rules: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let monitor = monitor.config()?;
         let limits = limits_from(limits.as_ref())?;
+        let parts = Parts::from_args(engines.as_ref(), rules.as_ref())?;
         let s = (*schema.get().inner).clone();
         let spec = model
             .as_ref()
             .map(|m| crate::physics::model_spec("model", m))
             .transpose()?;
-        let twin = builder(s.clone(), monitor.as_ref())
+        let b = builder(s.clone(), monitor.as_ref())
             .and_then(|b| match &spec {
                 Some(spec) => spec.attach(b, &s),
                 None => Ok(b),
             })
-            .and_then(|b| b.limits(limits).build())
+            .map_err(to_py)?;
+        let twin = parts
+            .attach_py(py, b)?
+            .limits(limits)
+            .build()
             .map_err(to_py)?;
         Ok(PyTwin {
             inner: Mutex::new(twin),
             schema: schema.unbind(),
             monitor,
             model: model.map(Bound::unbind),
+            parts,
         })
     }
 
-    /// Rebuild a twin from :meth:`snapshot` JSON; ``monitor`` must match the twin that was
-    /// saved. Raises :class:`SerializationError` if the snapshot does not fit. ``limits``
-    /// as for ``Twin``; the saved history is kept up to ``max_history_samples`` (newest).
+    /// The analytics engines given as ``engines`` (:class:`DetectorEngine`,
+    /// :class:`MultivariateEngine`, :class:`RulEngine`), in order, as a tuple.
+    #[getter]
+    fn engines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        self.parts.engines(py)
+    }
+
+    /// The decision rules given as ``rules`` (:class:`DerateRule`), in order, as a tuple.
+    #[getter]
+    fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        self.parts.rules(py)
+    }
+
+    /// Rebuild a twin from :meth:`snapshot` JSON; ``monitor``, ``model``, ``engines`` and
+    /// ``rules`` must match the twin that was saved (the engines' and rules' learnt state
+    /// comes from the snapshot). Raises :class:`SerializationError` if the snapshot does
+    /// not fit. ``limits`` as for ``Twin``; the saved history is kept up to
+    /// ``max_history_samples`` (newest).
     #[staticmethod]
-    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true), model = None, limits = None), text_signature = "(json, monitor=True, model=None, limits=None)")]
+    #[pyo3(signature = (json, monitor = MonitorArg::Flag(true), model = None, limits = None, engines = None, rules = None), text_signature = "(json, monitor=True, model=None, limits=None, engines=(), rules=())")]
     fn from_snapshot(
         py: Python<'_>,
         json: &str,
         monitor: MonitorArg<'_>,
         model: Option<Bound<'_, PyAny>>,
         limits: Option<Bound<'_, PyDict>>,
+        engines: Option<Bound<'_, PyAny>>,
+        rules: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let monitor = monitor.config()?;
         let limits = limits_from(limits.as_ref())?;
+        let parts = Parts::from_args(engines.as_ref(), rules.as_ref())?;
         let snap = twin::TwinSnapshot::from_json(json).map_err(to_py)?;
         let schema = snap.schema().clone();
         let spec = model
             .as_ref()
             .map(|m| crate::physics::model_spec("model", m))
             .transpose()?;
-        let twin = builder(schema.clone(), monitor.as_ref())
+        let b = builder(schema.clone(), monitor.as_ref())
             .and_then(|b| match &spec {
                 Some(spec) => spec.attach(b, &schema),
                 None => Ok(b),
             })
-            .and_then(|b| b.limits(limits).restore(snap))
+            .map_err(to_py)?;
+        let twin = parts
+            .attach_py(py, b)?
+            .limits(limits)
+            .restore(snap)
             .map_err(to_py)?;
         Ok(PyTwin {
             inner: Mutex::new(twin),
             schema: Py::new(py, PySchema::from_schema(schema))?,
             monitor,
             model: model.map(Bound::unbind),
+            parts,
         })
     }
 
@@ -687,18 +722,27 @@ impl PyTwin {
                 self.monitor_arg(py)?,
                 model,
                 limits_dict(py, &l)?.into_any(),
+                self.parts.engines(py)?.into_any(),
+                self.parts.rules(py)?.into_any(),
             ],
         )?;
         Ok((restore, args))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let (c, pending) = self.with_twin(py, false, |tw| {
-            (tw.ingest_counters(), tw.insights().count())
+        let (c, pending, names) = self.with_twin(py, false, |tw| {
+            (
+                tw.ingest_counters(),
+                tw.insights().count(),
+                tw.engine_names().into_iter().map(quote).collect::<Vec<_>>(),
+            )
         })?;
+        let rules: Vec<String> = self.parts.rule_names().iter().map(|n| quote(n)).collect();
         Ok(format!(
-            "<Twin {}: {} samples accepted, {} rejected, {} insights pending>",
+            "<Twin {}: engines [{}], rules [{}], {} samples accepted, {} rejected, {} insights pending>",
             quote(self.schema().name()),
+            names.join(", "),
+            rules.join(", "),
             c.accepted,
             c.rejected(),
             pending
@@ -708,21 +752,26 @@ impl PyTwin {
 
 // ---- fleet (issue 7): moving twins into and out of a `Fleet` ----
 impl PyTwin {
-    /// The monitor settings and the model object this twin was built with: what rebuilds
-    /// it from a snapshot.
-    pub(crate) fn recipe(&self, py: Python<'_>) -> (Option<MonitorConfig>, Option<Py<PyAny>>) {
+    /// The monitor settings, the model object and the engines and rules this twin was
+    /// built with: what rebuilds it from a snapshot.
+    pub(crate) fn recipe(
+        &self,
+        py: Python<'_>,
+    ) -> (Option<MonitorConfig>, Option<Py<PyAny>>, Parts) {
         (
             self.monitor.clone(),
             self.model.as_ref().map(|m| m.clone_ref(py)),
+            self.parts.clone_ref(py),
         )
     }
 
-    /// A Python twin around a Rust twin built with `monitor` and `model`.
+    /// A Python twin around a Rust twin built with `monitor`, `model` and `parts`.
     pub(crate) fn from_parts(
         py: Python<'_>,
         twin: twin::Twin,
         monitor: Option<MonitorConfig>,
         model: Option<Py<PyAny>>,
+        parts: Parts,
     ) -> PyResult<Self> {
         let schema = Py::new(py, PySchema::from_schema(twin.schema().clone()))?;
         Ok(PyTwin {
@@ -730,6 +779,7 @@ impl PyTwin {
             schema,
             monitor,
             model,
+            parts,
         })
     }
 

@@ -21,6 +21,7 @@ use twin::{ErrorKind, TwinSnapshot};
 
 use crate::columns::{self, Column, Extracted};
 use crate::digital_twin::{builder, MonitorArg, PyTwin, DETACH_MIN_SAMPLES};
+use crate::engines::Parts;
 use crate::errors::{invalid_input, to_py, twin_error};
 use crate::physics::{model_spec, ModelSpec};
 use crate::results::PyInsight;
@@ -43,6 +44,8 @@ struct Recipe {
     spec: Option<ModelSpec>,
     /// The model object the twin was built with (for pickling and `remove`).
     model: Option<Py<PyAny>>,
+    /// The engines and rules the twin was built with.
+    parts: Parts,
 }
 
 impl Recipe {
@@ -50,6 +53,7 @@ impl Recipe {
         py: Python<'_>,
         monitor: Option<MonitorConfig>,
         model: Option<Py<PyAny>>,
+        parts: Parts,
     ) -> PyResult<Recipe> {
         let spec = model
             .as_ref()
@@ -59,10 +63,11 @@ impl Recipe {
             monitor,
             spec,
             model,
+            parts,
         })
     }
 
-    /// A twin restored from `snap` with this recipe's monitor and model.
+    /// A twin restored from `snap` with this recipe's monitor, model, engines and rules.
     fn rebuild(&self, snap: TwinSnapshot) -> twin::Result<twin::Twin> {
         let schema = snap.schema().clone();
         let b = builder(schema.clone(), self.monitor.as_ref())?;
@@ -70,7 +75,7 @@ impl Recipe {
             Some(spec) => spec.attach(b, &schema)?,
             None => b,
         };
-        b.restore(snap)
+        self.parts.attach(b)?.restore(snap)
     }
 }
 
@@ -275,25 +280,33 @@ impl PyFleet {
         PyFleet::with_threads(threads)
     }
 
-    /// Rebuild a fleet from :meth:`snapshot` JSON; ``monitor`` and ``model`` are given to
-    /// every twin and must match the twins that were saved (as in
+    /// Rebuild a fleet from :meth:`snapshot` JSON; ``monitor``, ``model``, ``engines`` and
+    /// ``rules`` are given to every twin and must match the twins that were saved (as in
     /// :meth:`Twin.from_snapshot`). Raises :class:`SerializationError` if the snapshot does
-    /// not fit. (Pickling keeps each twin's own monitor and model.)
+    /// not fit. (Pickling keeps each twin's own monitor, model, engines and rules.)
     #[staticmethod]
-    #[pyo3(signature = (json, threads = 0, monitor = MonitorArg::Flag(true), model = None), text_signature = "(json, threads=0, monitor=True, model=None)")]
+    #[pyo3(signature = (json, threads = 0, monitor = MonitorArg::Flag(true), model = None, engines = None, rules = None), text_signature = "(json, threads=0, monitor=True, model=None, engines=(), rules=())")]
     fn from_snapshot(
         py: Python<'_>,
         json: &str,
         threads: usize,
         monitor: MonitorArg<'_>,
         model: Option<Bound<'_, PyAny>>,
+        engines: Option<Bound<'_, PyAny>>,
+        rules: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let monitor = monitor.config()?;
         let model = model.map(Bound::unbind);
+        let parts = Parts::from_args(engines.as_ref(), rules.as_ref())?;
         let snapshot = FleetSnapshot::from_json(json).map_err(to_py)?;
         let fleet = PyFleet::with_threads(threads)?;
         fleet.load(py, snapshot, |_| {
-            Recipe::new(py, monitor.clone(), model.as_ref().map(|m| m.clone_ref(py)))
+            Recipe::new(
+                py,
+                monitor.clone(),
+                model.as_ref().map(|m| m.clone_ref(py)),
+                parts.clone_ref(py),
+            )
         })?;
         Ok(fleet)
     }
@@ -339,8 +352,8 @@ impl PyFleet {
         twin: PyRef<'_, PyTwin>,
     ) -> PyResult<()> {
         let id = twin_id("id", id)?;
-        let (monitor, model) = twin.recipe(py);
-        let recipe = Recipe::new(py, monitor, model)?;
+        let (monitor, model, parts) = twin.recipe(py);
+        let recipe = Recipe::new(py, monitor, model, parts)?;
         let snap = twin
             .with_twin(py, true, |tw| tw.snapshot())?
             .map_err(to_py)?;
@@ -358,11 +371,15 @@ impl PyFleet {
                 Ok((t, inner.recipes.remove(&id)))
             })?
             .map_err(to_py)?;
-        let (monitor, model) = match recipe {
-            Some(r) => (r.monitor.clone(), r.model.as_ref().map(|m| m.clone_ref(py))),
-            None => (None, None),
+        let (monitor, model, parts) = match recipe {
+            Some(r) => (
+                r.monitor.clone(),
+                r.model.as_ref().map(|m| m.clone_ref(py)),
+                r.parts.clone_ref(py),
+            ),
+            None => (None, None, Parts::default()),
         };
-        PyTwin::from_parts(py, t, monitor, model)
+        PyTwin::from_parts(py, t, monitor, model, parts)
     }
 
     /// A copy of the twin ``id`` (made from its snapshot; the fleet's twin is not
@@ -383,6 +400,7 @@ impl PyFleet {
             t,
             recipe.monitor.clone(),
             recipe.model.as_ref().map(|m| m.clone_ref(py)),
+            recipe.parts.clone_ref(py),
         )
     }
 
@@ -565,7 +583,11 @@ impl PyFleet {
                 None => py.None().into_bound(py),
             };
             let monitor = PyTwin::monitor_arg_of(py, r.monitor.as_ref())?;
-            list.append((id, monitor, model))?;
+            if r.parts.is_empty() {
+                list.append((id, monitor, model))?;
+            } else {
+                list.append((id, monitor, model, r.parts.engines(py)?, r.parts.rules(py)?))?;
+            }
         }
         let args = PyTuple::new(py, [threads])?;
         let state = PyTuple::new(py, [json.into_pyobject(py)?.into_any(), list.into_any()])?;
@@ -576,9 +598,30 @@ impl PyFleet {
         let (json, recipes): PickledFleet<'_> = state.extract()?;
         let snapshot = FleetSnapshot::from_json(&json).map_err(to_py)?;
         let mut by_id = HashMap::with_capacity(recipes.len());
-        for (id, monitor, model) in recipes {
+        for entry in recipes {
+            // (id, monitor, model) or, for twins with engines or rules,
+            // (id, monitor, model, engines, rules).
+            let (id, monitor, model, parts) = match entry.len() {
+                3 => {
+                    let (id, monitor, model): PickledTwin<'_> = entry.extract()?;
+                    (id, monitor, model, Parts::default())
+                }
+                _ => {
+                    let (id, monitor, model, engines, rules): PickledTwinParts<'_> =
+                        entry.extract()?;
+                    (
+                        id,
+                        monitor,
+                        model,
+                        Parts::from_args(Some(&engines), Some(&rules))?,
+                    )
+                }
+            };
             let monitor = monitor.extract::<MonitorArg<'_>>()?.config()?;
-            by_id.insert(id, Recipe::new(py, monitor, model.map(Bound::unbind))?);
+            by_id.insert(
+                id,
+                Recipe::new(py, monitor, model.map(Bound::unbind), parts)?,
+            );
         }
         self.load(py, snapshot, |id| {
             by_id.remove(&id).ok_or_else(|| {
@@ -598,9 +641,18 @@ impl PyFleet {
 }
 
 /// A pickled fleet's state: snapshot JSON and `(id, monitor, model)` per twin.
-type PickledFleet<'py> = (
-    String,
-    Vec<(u64, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)>,
+type PickledFleet<'py> = (String, Vec<Bound<'py, PyTuple>>);
+
+/// One twin's recipe in a pickled fleet: `(id, monitor, model)`.
+type PickledTwin<'py> = (u64, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
+
+/// One twin's recipe with engines and rules: `(id, monitor, model, engines, rules)`.
+type PickledTwinParts<'py> = (
+    u64,
+    Bound<'py, PyAny>,
+    Option<Bound<'py, PyAny>>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
 );
 
 /// The data of a fleet report, as saved by `FleetReport.to_json`.

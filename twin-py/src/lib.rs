@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 pub mod analytics;
 pub mod columns;
 pub mod digital_twin;
+pub mod engines;
 pub mod errors;
 // fleet bindings (issue 7)
 pub mod fleet;
@@ -57,6 +58,8 @@ mod _twin {
     };
     #[pymodule_export]
     use crate::digital_twin::PyTwin;
+    #[pymodule_export]
+    use crate::engines::{PyDerateRule, PyDetectorEngine, PyMultivariateEngine, PyRulEngine};
     #[pymodule_export]
     use crate::results::{PyCommand, PyIngestReport, PyInsight};
     #[pymodule_export]

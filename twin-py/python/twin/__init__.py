@@ -224,3 +224,9 @@ from twin._twin import CancelledError
 
 __all__ += ["CancelledError"]
 # ---- end progress ----
+
+# ---- analytics engines and decision rules on twins ----
+from twin._twin import DerateRule, DetectorEngine, MultivariateEngine, RulEngine
+
+__all__ += ["DerateRule", "DetectorEngine", "MultivariateEngine", "RulEngine"]
+# ---- end engines ----

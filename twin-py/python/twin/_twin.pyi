@@ -261,6 +261,8 @@ class Twin:
         monitor: _MonitorArg = True,
         model: Optional[_Model] = None,
         limits: Optional[dict[str, int]] = None,
+        engines: Optional[Iterable[_Engine]] = (),
+        rules: Optional[Iterable[_Rule]] = (),
     ) -> Self: ...
     @staticmethod
     def from_snapshot(
@@ -268,7 +270,15 @@ class Twin:
         monitor: _MonitorArg = True,
         model: Optional[_Model] = None,
         limits: Optional[dict[str, int]] = None,
+        engines: Optional[Iterable[_Engine]] = (),
+        rules: Optional[Iterable[_Rule]] = (),
     ) -> Twin: ...
+    @property
+    def engines(self) -> tuple[_Engine, ...]:
+        """The engines given as ``engines``, in order."""
+    @property
+    def rules(self) -> tuple[_Rule, ...]:
+        """The rules given as ``rules``, in order."""
     @property
     def limits(self) -> dict[str, int]:
         """The twin's bounds: max_pending_insights, max_audit_entries, max_history_samples, max_batch_samples."""
@@ -1403,7 +1413,14 @@ class Fleet:
 
     def __new__(cls, threads: int = 0) -> Self: ...
     @staticmethod
-    def from_snapshot(json: str, threads: int = 0, monitor: _MonitorArg = True, model: Optional[_Model] = None) -> Fleet: ...
+    def from_snapshot(
+        json: str,
+        threads: int = 0,
+        monitor: _MonitorArg = True,
+        model: Optional[_Model] = None,
+        engines: Optional[Iterable[_Engine]] = (),
+        rules: Optional[Iterable[_Rule]] = (),
+    ) -> Fleet: ...
     @staticmethod
     def merge_snapshots(parts: Sequence[str]) -> str:
         """Join snapshots of fleets with disjoint twins into one (ascending by id)."""
@@ -1431,6 +1448,125 @@ class Fleet:
     def snapshot(self) -> str: ...
     def __len__(self) -> int: ...
     def __contains__(self, id: object, /) -> bool: ...
-    def __setstate__(self, state: tuple[str, list[tuple[int, _MonitorArg, Optional[_Model]]]]) -> None: ...
+    def __setstate__(
+        self,
+        state: tuple[
+            str,
+            list[
+                Union[
+                    tuple[int, _MonitorArg, Optional[_Model]],
+                    tuple[int, _MonitorArg, Optional[_Model], tuple[_Engine, ...], tuple[_Rule, ...]],
+                ]
+            ],
+        ],
+    ) -> None: ...
 
 # ---- end fleet ----
+
+# ---- analytics engines and decision rules on twins ----
+_StreamingDetector = Union[EwmaDetector, RobustZScore, Cusum, PageHinkley, HalfSpaceTrees, DetectorEnsemble]
+_RulModel = Union[RegressionRul, SimilarityRul, ExponentialRul, RulEnsemble]
+#: What ``Twin(engines=...)`` takes.
+_Engine = Union[DetectorEngine, MultivariateEngine, RulEngine]
+#: What ``Twin(rules=...)`` takes.
+_Rule = DerateRule
+
+@final
+class DetectorEngine:
+    """A streaming detector (copied) watching signals of a twin: ``Twin(engines=[...])``."""
+
+    def __new__(
+        cls,
+        detector: _StreamingDetector,
+        signals: Union[str, Sequence[str], None] = None,
+        include_properties: bool = False,
+        name: Optional[str] = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def signals(self) -> Optional[list[str]]: ...
+    @property
+    def include_properties(self) -> bool: ...
+    @property
+    def detector(self) -> _StreamingDetector:
+        """A new copy of the detector as the engine took it."""
+    def __reduce__(self) -> tuple[type[DetectorEngine], tuple[Any, ...]]: ...
+
+@final
+class MultivariateEngine:
+    """A fitted PCA or Mahalanobis detector (copied) over named signals of a twin."""
+
+    def __new__(
+        cls,
+        model: Union[PcaDetector, MahalanobisDetector],
+        signals: Union[str, Sequence[str]],
+        name: Optional[str] = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def signals(self) -> list[str]: ...
+    @property
+    def model(self) -> Union[PcaDetector, MahalanobisDetector]:
+        """A new copy of the fitted model."""
+    def __reduce__(self) -> tuple[type[MultivariateEngine], tuple[Any, ...]]: ...
+
+@final
+class RulEngine:
+    """A fitted RUL model (copied) running on named signals of a twin; predictions are ``"rul"`` insights."""
+
+    def __new__(
+        cls,
+        model: _RulModel,
+        signals: Union[str, Sequence[str]],
+        every: int = 1,
+        max_rows: int = 1000,
+        clock: str = "cycles",
+        unit: int = 0,
+        name: Optional[str] = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def signals(self) -> list[str]: ...
+    @property
+    def model(self) -> _RulModel:
+        """A new copy of the fitted model."""
+    def __reduce__(self) -> tuple[type[RulEngine], tuple[Any, ...]]: ...
+
+@final
+class DerateRule:
+    """Derates a set-point when abnormal insights on a signal persist: ``Twin(rules=[...])``."""
+
+    def __new__(
+        cls,
+        signal: str = "vibration",
+        command: str = "set_speed",
+        min_events: int = 3,
+        window_s: float = 21600.0,
+        factor: float = 0.8,
+        floor: float = 1.0,
+        cooldown_s: float = 86400.0,
+    ) -> Self: ...
+    @property
+    def signal(self) -> str: ...
+    @property
+    def command(self) -> str: ...
+    @property
+    def min_events(self) -> int: ...
+    @property
+    def window_s(self) -> float: ...
+    @property
+    def factor(self) -> float: ...
+    @property
+    def floor(self) -> float: ...
+    @property
+    def cooldown_s(self) -> float: ...
+    @property
+    def name(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[DerateRule], tuple[str, str, int, float, float, float, float]]: ...
+
+# ---- end engines ----
