@@ -588,8 +588,16 @@ impl<'a> Engine<'a> {
                 _ => self.on_battery(e),
             }
         }
-        // Close open down periods at the horizon.
+        // Bring every live battery to the horizon: the sleep current drawn after a device's
+        // last event is part of the run's energy (and may still empty the battery).
         let h = self.horizon_ns;
+        for d in 0..self.dev.hot.len() {
+            let gi = usize::from(self.dev.hot[d].group);
+            if self.groups[gi].energy.is_some() && self.dev.hot[d].flags & F_DEAD == 0 {
+                self.energy_to(d, gi, h, 0.0, 0.0);
+            }
+        }
+        // Close open down periods at the horizon.
         for d in 0..self.dev.hot.len() {
             if self.dev.hot[d].flags & DOWN != 0 {
                 self.dev.down_s[d] += (h - self.dev.down_since[d].min(h)) as f64 * INV_NS;
