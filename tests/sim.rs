@@ -753,3 +753,552 @@ fn commands_from_a_twin_reach_the_virtual_device_over_the_link() {
         .expect("speed");
     assert!((speed - 1.5).abs() < 0.05, "belt speed {speed}");
 }
+
+// ------------------------------------------------------------------ audit of the test gaps
+
+/// Latencies of the devices that delivered (one report each in the jitter tests).
+fn delivered_latencies(r: &Report) -> Vec<f64> {
+    let mut v: Vec<f64> = r
+        .devices
+        .f64("latency_mean_s")
+        .expect("column")
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The `q`-quantile of sorted values (nearest rank).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+#[test]
+fn a_group_power_cut_and_a_gateway_outage_cost_exactly_their_share() {
+    // Two groups of 200 devices reporting every minute for an hour, each on its own
+    // gateway, with no link latency (so nothing is in flight at the horizon). Group 0
+    // loses power from 600 s to 1,500 s; gateway 1 (group 1's) is down from 1,800 s to
+    // 2,700 s. Each window is 900 s, a quarter of the horizon: 15 of each device's 60
+    // slots (phases are continuous, so no slot falls on a window's edge).
+    let mut s = base(200, 60.0, 3_600.0);
+    s.gateways[0].link.latency_s = 0.0;
+    s.gateways.push(s.gateways[0].clone());
+    let mut g1 = s.groups[0].clone();
+    g1.gateways = vec![1];
+    s.groups.push(g1);
+    s.outages.push(Outage {
+        gateways: vec![],
+        groups: vec![0],
+        start_s: 600.0,
+        duration_s: 900.0,
+        kind: OutageKind::Down,
+    });
+    s.outages.push(Outage {
+        gateways: vec![1],
+        groups: vec![],
+        start_s: 1_800.0,
+        duration_s: 900.0,
+        kind: OutageKind::Down,
+    });
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    // A device without power takes no reading: its slots in the window are not reports
+    // (documented on `Outage.groups`: the devices are down), so group 0 makes 45 each.
+    let per_dev = r.devices.u64("reports").expect("col");
+    assert!(
+        per_dev[..200].iter().all(|&n| n == 45),
+        "{:?}",
+        &per_dev[..200]
+    );
+    assert!(
+        per_dev[200..].iter().all(|&n| n == 60),
+        "{:?}",
+        &per_dev[200..]
+    );
+    assert_eq!(r.summary.reports, 200 * 45 + 200 * 60);
+    // Each of group 0's devices was down exactly 900 s; availability loses 200 x 900
+    // device-seconds of 400 x 3,600: 1 - 0.125.
+    let down = r.devices.f64("down_s").expect("col");
+    assert!(down[..200].iter().all(|&d| (d - 900.0).abs() < 1e-6));
+    assert!(down[200..].iter().all(|&d| d == 0.0));
+    assert!(
+        (r.summary.availability - 0.875).abs() < 1e-12,
+        "{}",
+        r.summary.availability
+    );
+    // Group 1's devices keep reporting while their gateway is down: 15 readings each are
+    // sent into the outage and lost (no retries).
+    assert_eq!(r.summary.gateway_down, 200 * 15);
+    assert_eq!(r.gateways.u64("lost_down").expect("col"), &[0, 3_000]);
+    let gw_down = r.gateways.f64("down_s").expect("col");
+    assert!((gw_down[0]).abs() < 1e-12 && (gw_down[1] - 900.0).abs() < 1e-6);
+    assert_eq!(r.summary.in_flight, 0);
+    assert_eq!(r.summary.undelivered, 3_000);
+    assert_eq!(r.summary.delivered, 18_000);
+    // Against the 24,000 nominal readings, each window costs its quarter of the horizon
+    // for half the devices: 1 - 0.125 - 0.125.
+    assert!((r.summary.delivered as f64 / 24_000.0 - 0.75).abs() < 1e-12);
+    assert!((r.summary.delivery_ratio - 18_000.0 / 21_000.0).abs() < 1e-12);
+    // The timeline shows both windows minute by minute.
+    let tl_reports = r.timeline.u64("reports").expect("col");
+    let tl_delivered = r.timeline.u64("delivered").expect("col");
+    for m in 0..60 {
+        let cut = (10..25).contains(&m);
+        let gw_out = (30..45).contains(&m);
+        assert_eq!(tl_reports[m], if cut { 200 } else { 400 }, "minute {m}");
+        let expect = 400 - if cut { 200 } else { 0 } - if gw_out { 200 } else { 0 };
+        assert_eq!(tl_delivered[m], expect, "minute {m}");
+    }
+}
+
+#[test]
+fn random_gateway_failures_availability_and_failover() {
+    // Both gateways fail at random: exponential up times (MTBF 1,800 s) and repairs
+    // (MTTR 200 s), so each is up MTBF / (MTBF + MTTR) = 0.9 of the time in the long run.
+    // Over 60 days each makes about 2,600 up/down cycles; by the renewal CLT the up share
+    // has sd sqrt(2 MTBF^2 MTTR^2 / ((MTBF + MTTR)^3 T)) = 0.0025, so 0.01 is 4 sd.
+    let (mtbf, mttr) = (1_800.0, 200.0);
+    let horizon = 60.0 * 86_400.0;
+    let mut s = base(10, 60.0, horizon);
+    s.metrics.bucket_s = 86_400.0;
+    s.gateways[0].link.latency_s = 0.0;
+    s.gateways[0].failure = Some(FailureModel::Exponential {
+        mtbf_s: mtbf,
+        mttr_s: mttr,
+    });
+    s.gateways.push(s.gateways[0].clone());
+    s.groups[0].gateways = vec![0, 1];
+    let sd = (2.0 * mtbf * mtbf * mttr * mttr / ((mtbf + mttr).powi(3) * horizon)).sqrt();
+    assert!((sd - 0.0025).abs() < 0.0001, "sd {sd}");
+
+    // Without failover every device stays on gateway 0 and loses what it sends while
+    // gateway 0 is down: the delivery ratio is gateway 0's availability.
+    let alone = run(&s).expect("runs");
+    check_conservation(&alone);
+    let down = alone.gateways.f64("down_s").expect("col");
+    let (a0, a1) = (1.0 - down[0] / horizon, 1.0 - down[1] / horizon);
+    let a = mtbf / (mtbf + mttr);
+    assert!((a0 - a).abs() < 4.0 * sd, "gateway 0 availability {a0}");
+    assert!((a1 - a).abs() < 4.0 * sd, "gateway 1 availability {a1}");
+    assert!((a0 - a1).abs() > 1e-6, "the gateways fail independently");
+    let dr = alone.summary.delivery_ratio;
+    assert!(
+        (dr - a0).abs() < 0.003,
+        "delivery {dr} vs availability {a0}"
+    );
+    assert_eq!(alone.gateways.u64("received").expect("col")[1], 0);
+    assert_eq!(alone.summary.gateway_down, alone.summary.undelivered);
+
+    // Failing over after one failed transmission, with three retries a few seconds
+    // apart: a report is lost only when both gateways are down together, a share
+    // (1 - a0)(1 - a1) of the time for independent gateways (about 500 joint outages
+    // over the horizon: sd of that share about 0.0006).
+    let both = (1.0 - a0) * (1.0 - a1);
+    s.groups[0].retry = RetryPolicy {
+        max_retries: 3,
+        ack_timeout_s: 1.0,
+        backoff_s: 1.0,
+        failover_after: 1,
+    };
+    let failover = run(&s).expect("runs");
+    check_conservation(&failover);
+    let lost = failover.summary.undelivered as f64 / failover.summary.reports as f64;
+    assert!(
+        (lost - both).abs() < 0.003,
+        "lost {lost} vs both down {both}"
+    );
+    assert!(failover.summary.delivery_ratio > 0.985);
+    let recv = failover.gateways.u64("received").expect("col");
+    assert!(recv[1] > recv[0] / 20, "{recv:?}");
+
+    // Least-loaded balancing never sends to a gateway that is down: with no retries at
+    // all the loss is again the share of time both are down.
+    s.groups[0].retry = RetryPolicy::default();
+    s.groups[0].balancing = Balancing::LeastLoaded;
+    let ll = run(&s).expect("runs");
+    check_conservation(&ll);
+    let lost = ll.summary.undelivered as f64 / ll.summary.reports as f64;
+    assert!(
+        (lost - both).abs() < 0.003,
+        "lost {lost} vs both down {both}"
+    );
+    // Ties (both idle) go to the first gateway, so gateway 1 carries just the reports made
+    // while gateway 0 is down and it is up: a share (1 - a0) a1 / (1 - both) of deliveries.
+    let recv = ll.gateways.u64("received").expect("col");
+    let share1 = recv[1] as f64 / (recv[0] + recv[1]) as f64;
+    let expect1 = (1.0 - a0) * a1 / (1.0 - both);
+    assert!(
+        (share1 - expect1).abs() < 0.005,
+        "gateway 1 share {share1} vs {expect1}"
+    );
+}
+
+#[test]
+fn link_jitter_stays_within_its_bounds_and_spreads_latency() {
+    // 5,000 devices reporting once an hour, for just under an hour: each delivers at most
+    // one packet, so its per-device mean latency is that packet's latency. Packets are
+    // 0.7 s apart on average and take 0.1 ms on the link (20 bytes at 1.6 Mbit/s), so
+    // none waits for another (two within 0.1 ms: about 5e-5 expected pairs): latency =
+    // latency_s + transmission time + a uniform jitter in [0, 20 ms).
+    let (lat, jit, bps) = (0.05, 0.02, 1_600_000.0);
+    let tx = 20.0 * 8.0 / bps;
+    let mut s = base(5_000, 3_600.0, 3_599.0);
+    s.gateways[0].link = LinkConfig {
+        latency_s: lat,
+        jitter_s: jit,
+        bandwidth_bps: Some(bps),
+        ..LinkConfig::default()
+    };
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    assert!(r
+        .devices
+        .u64("delivered")
+        .expect("col")
+        .iter()
+        .all(|&n| n <= 1));
+    let l = delivered_latencies(&r);
+    assert!(l.len() > 4_900, "{}", l.len());
+    let lo = lat + tx;
+    assert!(
+        l.iter().all(|&x| x >= lo - 1e-12 && x < lo + jit),
+        "{:?} {:?}",
+        l.first(),
+        l.last()
+    );
+    // Uniform jitter: the extremes reach both ends, the median is the middle, and p99 - p50
+    // is 0.49 of the jitter (quantile sd about 0.007 x 20 ms = 0.15 ms).
+    assert!(l[0] - lo < 0.0005 && lo + jit - l[l.len() - 1] < 0.0005);
+    let (p50, p99) = (quantile(&l, 0.5), quantile(&l, 0.99));
+    assert!((p50 - (lo + 0.5 * jit)).abs() < 0.0006, "p50 {p50}");
+    assert!(
+        (p99 - p50 - 0.49 * jit).abs() < 0.0006,
+        "p99 - p50 {}",
+        p99 - p50
+    );
+    // The report's histogram (bins 4.4 % wide, about 3 ms here) agrees.
+    let sm = &r.summary;
+    let spread = sm.latency_p99_s.expect("some") - sm.latency_p50_s.expect("some");
+    assert!(
+        (spread - 0.49 * jit).abs() < 0.004,
+        "histogram p99 - p50 {spread}"
+    );
+    // The mean is latency + transmission + jit / 2 (sd jit / sqrt(12 n) = 0.08 ms).
+    let mean = sm.latency_mean_s.expect("some");
+    assert!((mean - (lo + 0.5 * jit)).abs() < 0.0003, "mean {mean}");
+    assert!(sm.latency_max_s.expect("some") < lo + jit);
+
+    // No jitter: every packet takes exactly latency + transmission time.
+    s.gateways[0].link.jitter_s = 0.0;
+    let r = run(&s).expect("runs");
+    let l = delivered_latencies(&r);
+    assert!(l.iter().all(|&x| (x - lo).abs() < 1e-12), "{:?}", l.last());
+    let sm = &r.summary;
+    assert_eq!(sm.latency_p50_s, sm.latency_p99_s);
+    assert!((sm.latency_max_s.expect("some") - lo).abs() < 1e-12);
+
+    // Dense traffic (a packet every 5 ms, jitter 20 ms) on an unlimited link: arrivals
+    // stay in order, which delays some packets behind earlier ones, but never beyond the
+    // bound (the packet ahead was sensed earlier and took less than latency + jitter).
+    let mut s = base(2_000, 10.0, 9.9);
+    s.gateways[0].link = LinkConfig {
+        latency_s: lat,
+        jitter_s: jit,
+        ..LinkConfig::default()
+    };
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    let l = delivered_latencies(&r);
+    assert!(l.len() > 1_900);
+    assert!(l.iter().all(|&x| x >= lat - 1e-12 && x < lat + jit));
+    // Waiting for the packet ahead raises the mean above the uniform lat + jit / 2.
+    let mean = r.summary.latency_mean_s.expect("some");
+    assert!(mean > lat + 0.5 * jit + 0.001, "mean {mean}");
+}
+
+#[test]
+fn replayed_history_reaches_the_gateway_value_for_value() {
+    // Every device replays 1.0, then 1.2 from 600 s, 4.0 from 1,200 s and 8.0 from
+    // 1,800 s; a minute apart, each device reads 10, 10, 10 and 30 of them.
+    let history = vec![(0.0, 1.0), (600.0, 1.2), (1_200.0, 4.0), (1_800.0, 8.0)];
+    let mut s = base(100, 60.0, 3_600.0);
+    s.gateways[0].link.latency_s = 0.0;
+    s.gateways.push(s.gateways[0].clone());
+    // Gateway 0: send-on-delta 0.5 forwards 1.0, 4.0 and 8.0 (1.2 is within 0.5 of 1.0).
+    s.gateways[0].edge.deadband = Some(0.5);
+    // Gateway 1: plausible range [0, 5] drops the 8.0 readings.
+    s.gateways[1].edge.filter = Some((0.0, 5.0));
+    s.groups[0].signal.history = Some(history);
+    let mut g1 = s.groups[0].clone();
+    g1.gateways = vec![1];
+    // A +10 step fault from 600 s to 1,200 s on group 1 applies on top of the history:
+    // those 1.2 readings become 11.2, out of range too.
+    g1.signal.faults.push(twin::sim::signal::Fault {
+        kind: twin::sim::signal::FaultKind::Step,
+        start_s: 600.0,
+        duration_s: Some(600.0),
+        magnitude: 10.0,
+        probability: 0.0,
+        share: 1.0,
+    });
+    s.groups.push(g1);
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    assert_eq!(r.summary.delivered, 12_000);
+    let fwd = r.gateways.u64("forwarded").expect("col");
+    let sup = r.gateways.u64("suppressed").expect("col");
+    let filt = r.gateways.u64("filtered").expect("col");
+    assert_eq!((fwd[0], sup[0]), (300, 6_000 - 300));
+    assert_eq!((fwd[1], filt[1]), (2_000, 4_000));
+    // Without the step, only the 30 readings of 8.0 per device are out of range.
+    s.groups[1].signal.faults.clear();
+    let r = run(&s).expect("runs");
+    let filt = r.gateways.u64("filtered").expect("col");
+    assert_eq!(filt[1], 3_000);
+}
+
+#[test]
+fn lora_capture_favours_devices_near_the_gateway() {
+    // One channel, 400 devices uniform in a disc of radius R around the gateway, each
+    // sending a 56.6 ms packet a minute at a uniform time: pure ALOHA with G = 0.377. With
+    // capture at 6 dB a packet survives every overlap with a packet from farther than
+    // 10^(6 / 20.8) = 1.94 times its own distance (log-distance exponent 2.08), so a device
+    // at distance r succeeds with probability exp(-2 G min(1, (1.94 r / R)^2)): near ones
+    // almost always, those beyond R / 1.94 as in plain ALOHA.
+    let lora = LoRaConfig {
+        channels: 1,
+        ..LoRaConfig::default()
+    };
+    let c = lora.capture_db.expect("capture on by default");
+    let factor = 10f64.powf(c / (10.0 * lora.path_loss_exponent));
+    let toa = lora.time_on_air_s(20);
+    let (n, period) = (400u32, 60.0);
+    let radius = 0.8 * lora.range_m();
+    let mut s = base(n, period, 6.0 * 3_600.0);
+    s.groups[0].jitter_s = 59.0;
+    s.groups[0].radio = Radio::Lora(lora);
+    s.groups[0].placement = Placement::Disc {
+        x: 0.0,
+        y: 0.0,
+        radius,
+    };
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    assert_eq!(r.summary.out_of_range, 0);
+    let g = f64::from(n) * toa / period;
+    let (x, y) = (
+        r.devices.f64("x").expect("col"),
+        r.devices.f64("y").expect("col"),
+    );
+    let reports = r.devices.u64("reports").expect("col");
+    let failed = r.devices.u64("failed_transmissions").expect("col");
+    // Mean observed and predicted success per ring of r / R.
+    let rings = [(0.0, 0.3), (0.3, 0.5), (0.55, 1.0)];
+    let mut observed = Vec::new();
+    for &(a, b) in &rings {
+        let (mut obs, mut pred, mut k) = (0.0, 0.0, 0.0);
+        for d in 0..n as usize {
+            let rr = x[d].hypot(y[d]) / radius;
+            if rr >= a && rr < b {
+                obs += 1.0 - failed[d] as f64 / reports[d] as f64;
+                pred += (-2.0 * g * (factor * rr).powi(2).min(1.0)).exp();
+                k += 1.0;
+            }
+        }
+        assert!(k >= 20.0, "ring {a}-{b}: {k} devices");
+        let (obs, pred) = (obs / k, pred / k);
+        assert!(
+            (obs - pred).abs() < 0.03,
+            "ring {a}-{b}: success {obs} vs {pred}"
+        );
+        observed.push(obs);
+    }
+    // The inner ring does much better than the outer one, which sees plain ALOHA.
+    assert!(
+        observed[0] > 0.85 && observed[0] > observed[2] + 0.35,
+        "{observed:?}"
+    );
+    assert!(
+        (observed[2] - (-2.0 * g).exp()).abs() < 0.03,
+        "{observed:?}"
+    );
+}
+
+#[test]
+fn least_loaded_balancing_steers_away_and_keeps_both_links_under_capacity() {
+    // Gateway 0 is down for the whole run: least-loaded never sends to it, so without any
+    // retry or failover nothing is lost.
+    let mut s = base(200, 60.0, 3_600.0);
+    s.gateways.push(GatewayConfig::default());
+    s.groups[0].gateways = vec![0, 1];
+    s.groups[0].balancing = Balancing::LeastLoaded;
+    s.outages.push(Outage {
+        gateways: vec![0],
+        groups: vec![],
+        start_s: 0.0,
+        duration_s: 10_000.0,
+        kind: OutageKind::Down,
+    });
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    assert_eq!(r.summary.gateway_down, 0);
+    assert_eq!(r.summary.undelivered, 0);
+    assert_eq!(r.gateways.u64("received").expect("col")[0], 0);
+    assert_eq!(r.summary.delivered + r.summary.in_flight, 12_000);
+
+    // 1,200 devices a minute offer 20 packets/s of 160 bits to links of 2 kbit/s
+    // (12.5 packets/s each, queues of 100 packets): 1.6 times one link.
+    let mut s = base(1_200, 60.0, 3_599.0);
+    s.gateways[0].link.latency_s = 0.0;
+    s.gateways[0].link.bandwidth_bps = Some(2_000.0);
+    s.gateways[0].link.queue_bytes = 2_000;
+    s.gateways.push(s.gateways[0].clone());
+    s.groups[0].gateways = vec![0, 1];
+    s.groups[0].jitter_s = 30.0;
+    let capacity = 12.5 * 3_599.0;
+    // All on the first gateway: it serves at its rate and drops the rest.
+    let first = run(&s).expect("runs");
+    check_conservation(&first);
+    let d = first.summary.delivered as f64;
+    assert!(
+        d <= capacity + 100.0 && d > 0.99 * capacity,
+        "{d} vs {capacity}"
+    );
+    let drop = first.summary.dropped_queue as f64 / first.summary.reports as f64;
+    assert!((drop - (1.0 - 1.0 / 1.6)).abs() < 0.01, "drop share {drop}");
+    // Least loaded: each link at 80 %, joining the shorter queue; nothing is dropped and
+    // neither gateway takes more than its link carries.
+    s.groups[0].balancing = Balancing::LeastLoaded;
+    let ll = run(&s).expect("runs");
+    check_conservation(&ll);
+    assert_eq!(ll.summary.dropped_queue, 0);
+    let recv = ll.gateways.u64("received").expect("col");
+    assert!(
+        recv.iter().all(|&x| (x as f64) <= capacity + 100.0),
+        "{recv:?} vs {capacity}"
+    );
+    assert!(
+        recv.iter()
+            .all(|&x| x as f64 > 0.375 * ll.summary.delivered as f64 - 100.0),
+        "{recv:?}"
+    );
+    assert_eq!(recv[0] + recv[1], ll.summary.delivered);
+}
+
+#[test]
+fn weibull_wear_out_with_repair_reaches_the_renewal_availability() {
+    // Up times Weibull (shape 3, scale 50 days: wear-out), repairs exponential (5 days),
+    // a repaired device as good as new. Starting new, the expected up time over [0, T] is
+    // A T + c + o(1) with A = E[X] / (E[X] + E[Y]) and
+    // c = E[X] E[C^2] / (2 mu^2) - E[X^2] / (2 mu), C = X + Y, mu = E[C]
+    // (key renewal theorem; c = 0 when repairs are instant).
+    let day = 86_400.0;
+    let (shape, scale, mttr) = (3.0, 50.0 * day, 5.0 * day);
+    let horizon = 2_000.0 * day;
+    let mut s = base(2_000, 5.0 * day, horizon);
+    s.metrics.bucket_s = 20.0 * day;
+    s.groups[0].failure = Some(FailureModel::Weibull {
+        shape,
+        scale_s: scale,
+        mttr_s: Some(mttr),
+    });
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    // E[X] = int R, E[X^2] = int 2 t R with R(t) = exp(-(t / scale)^shape).
+    let (mut ex, mut ex2) = (0.0, 0.0);
+    let steps = 200_000;
+    let dt = 5.0 * scale / steps as f64;
+    for i in 0..steps {
+        let t = (i as f64 + 0.5) * dt;
+        let rel = (-(t / scale).powf(shape)).exp();
+        ex += rel * dt;
+        ex2 += 2.0 * t * rel * dt;
+    }
+    // E[X] = scale Gamma(4/3).
+    assert!(
+        (ex / scale - 0.892_979_511_569_249).abs() < 1e-6,
+        "{}",
+        ex / scale
+    );
+    let mu = ex + mttr;
+    let ec2 = ex2 + 2.0 * ex * mttr + 2.0 * mttr * mttr;
+    let a_inf = ex / mu;
+    let c = ex * ec2 / (2.0 * mu * mu) - ex2 / (2.0 * mu);
+    let expect = a_inf + c / horizon;
+    // 2,000 devices of about 40 cycles each: sd of the mean up share about 0.0004.
+    let a = r.summary.availability;
+    assert!(
+        (a - expect).abs() < 0.002,
+        "availability {a} vs {expect} (A = {a_inf})"
+    );
+    // The share of slots a device reports in follows the availability.
+    let nominal = 2_000.0 * horizon / (5.0 * day);
+    let ratio = r.summary.reports as f64 / (nominal * a);
+    assert!((ratio - 1.0).abs() < 0.01, "reports ratio {ratio}");
+}
+
+#[test]
+fn cpu_and_radio_energy_match_the_closed_form() {
+    // Per report the CPU draws 5 mA for 0.2 s; per transmission 20 mA x 0.1 s on air,
+    // 10 mA x 0.05 s receiving and 2 mA x 0.5 s idle; 0.01 mA asleep the whole time.
+    let horizon = 6.0 * 3_600.0;
+    let cfg = EnergyConfig {
+        sleep_ma: 0.01,
+        idle_ma: 2.0,
+        rx_ma: 10.0,
+        tx_ma: 20.0,
+        cpu_ma: 5.0,
+        cpu_s: 0.2,
+        tx_s: Some(0.1),
+        rx_s: 0.05,
+        idle_s: 0.5,
+        battery: Battery::Linear {
+            capacity_mah: 10_000.0,
+        },
+        harvest: None,
+    };
+    let per_report = 5.0 * 0.2 / 3_600.0;
+    let per_tx = (20.0 * 0.1 + 10.0 * 0.05 + 2.0 * 0.5) / 3_600.0;
+    let sleep = 0.01 * horizon / 3_600.0;
+    let mut s = base(50, 60.0, horizon);
+    s.groups[0].energy = Some(cfg.clone());
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    assert_eq!(r.summary.depleted, 0);
+    // One transmission per report: each device's charge is exact.
+    let used = r.devices.f64("energy_mah").expect("col");
+    let reports = r.devices.u64("reports").expect("col");
+    for (u, &k) in used.iter().zip(reports) {
+        let expect = sleep + k as f64 * (per_report + per_tx);
+        assert!((u - expect).abs() < 1e-9, "{u} vs {expect}");
+    }
+    // With losses and retries: the sleep of every device, a CPU pulse per report, a
+    // radio pulse per transmission.
+    s.gateways[0].link.loss = LossModel::Bernoulli { p: 0.3 };
+    s.groups[0].retry = RetryPolicy {
+        max_retries: 2,
+        ..RetryPolicy::default()
+    };
+    let r = run(&s).expect("runs");
+    check_conservation(&r);
+    let sm = &r.summary;
+    assert!(sm.transmissions > sm.reports + sm.reports / 5);
+    let expect = 50.0 * sleep + sm.reports as f64 * per_report + sm.transmissions as f64 * per_tx;
+    assert!(
+        (sm.energy_mah - expect).abs() < 1e-9 * expect,
+        "{} vs {expect}",
+        sm.energy_mah
+    );
+    // The CPU's share is exactly reports x 5 mA x 0.2 s (the same random numbers).
+    s.groups[0].energy = Some(EnergyConfig { cpu_ma: 0.0, ..cfg });
+    let no_cpu = run(&s).expect("runs");
+    assert_eq!(no_cpu.summary.transmissions, sm.transmissions);
+    let cpu = sm.energy_mah - no_cpu.summary.energy_mah;
+    assert!(
+        (cpu - sm.reports as f64 * per_report).abs() < 1e-9,
+        "CPU share {cpu}"
+    );
+}

@@ -121,6 +121,45 @@ def test_bad_scenarios_raise_naming_the_field():
     assert twin.sim_validate(scenario()) is None
 
 
+def test_a_battery_with_no_capacity_is_refused_naming_the_field():
+    s = scenario()
+    s["groups"][0]["energy"] = {
+        "sleep_ma": 0.01,
+        "tx_ma": 20.0,
+        "battery": {"model": "linear", "capacity_mah": 0.0},
+    }
+    for call in (twin.sim_validate, twin.sim_run):
+        with pytest.raises(twin.InvalidInputError, match=r"groups\[0\]\.energy\.battery\.capacity_mah") as e:
+            call(s)
+        assert isinstance(e.value, ValueError)
+        assert "no capacity" in str(e.value)
+    # A positive capacity is accepted and runs.
+    s["groups"][0]["energy"]["battery"]["capacity_mah"] = 100.0
+    assert twin.sim_run(s).summary["depleted"] == 0
+
+
+def test_four_billion_devices_are_refused_by_the_memory_estimate_not_a_crash():
+    s = scenario(devices=4_000_000_000)
+    with pytest.raises(twin.InvalidInputError, match="limits.max_memory_bytes") as e:
+        twin.sim_run(s)
+    assert isinstance(e.value, ValueError)
+    msg = str(e.value)
+    assert "4000000000 devices" in msg and "4096 MiB" in msg, msg
+    # The same scenario with a cap raised past its estimate passes validation (it is not
+    # run): the refusal is the cap, not the count.
+    s["limits"] = {"max_memory_bytes": 2**62}
+    assert twin.sim_validate(s) is None
+
+
+def test_a_trillion_replications_are_refused_before_any_run():
+    with pytest.raises(twin.InvalidInputError, match=r"replications: 1000000000000 runs") as e:
+        twin.sim_replicate(scenario(), 10**12)
+    assert isinstance(e.value, ValueError)
+    assert "limits.max_memory_bytes" in str(e.value)
+    # A modest request still runs.
+    assert len(twin.sim_replicate(scenario(devices=10), 2, threads=1)) == 2
+
+
 # ------------------------------------------------------------------------- many runs
 
 

@@ -229,9 +229,13 @@ struct GatewayRt {
 /// One on-air LoRa transmission.
 #[derive(Clone, Copy)]
 struct Air {
+    /// When it starts on air, ns (later than when it was sent if the duty cycle deferred it).
+    start: u64,
     end: u64,
     dev: u32,
     rssi: f32,
+    /// Destroyed by an overlapping transmission.
+    collided: bool,
 }
 
 /// Global counters.
@@ -588,8 +592,16 @@ impl<'a> Engine<'a> {
                 _ => self.on_battery(e),
             }
         }
-        // Close open down periods at the horizon.
+        // Bring every live battery to the horizon: the sleep current drawn after a device's
+        // last event is part of the run's energy (and may still empty the battery).
         let h = self.horizon_ns;
+        for d in 0..self.dev.hot.len() {
+            let gi = usize::from(self.dev.hot[d].group);
+            if self.groups[gi].energy.is_some() && self.dev.hot[d].flags & F_DEAD == 0 {
+                self.energy_to(d, gi, h, 0.0, 0.0);
+            }
+        }
+        // Close open down periods at the horizon.
         for d in 0..self.dev.hot.len() {
             if self.dev.hot[d].flags & DOWN != 0 {
                 self.dev.down_s[d] += (h - self.dev.down_since[d].min(h)) as f64 * INV_NS;
@@ -845,10 +857,15 @@ impl<'a> Engine<'a> {
             let (x, y) = g.placement.position(self.seed, d as u64);
             let rssi = self.rssi(d, gi, gw, x, y) as f32;
             let capture = l.cfg.capture_db.map(|c| c as f32);
+            // The list holds every transmission not yet ended (its TX_END removes it),
+            // including ones the duty cycle deferred to a later start: only those whose
+            // time on air overlaps this one's collide with it.
             let list = &mut self.air[ch * 6 + l.sf_index];
-            list.retain(|a| a.end > start);
             let mut me_collided = false;
-            for a in list.iter() {
+            for a in list.iter_mut() {
+                if a.start >= end || a.end <= start {
+                    continue;
+                }
                 let (mine_survives, other_survives) = match capture {
                     Some(c) => (rssi >= a.rssi + c, a.rssi >= rssi + c),
                     None => (false, false),
@@ -857,20 +874,16 @@ impl<'a> Engine<'a> {
                     me_collided = true;
                 }
                 if !other_survives {
-                    let od = a.dev as usize;
-                    self.dev.hot[od].flags |= F_COLLIDED;
+                    a.collided = true;
                 }
             }
             list.push(Air {
+                start,
                 end,
                 dev: d as u32,
                 rssi,
+                collided: me_collided,
             });
-            if me_collided {
-                self.dev.hot[d].flags |= F_COLLIDED;
-            } else {
-                self.dev.hot[d].flags &= !F_COLLIDED;
-            }
             let mut ev = Event::new(end, d as u32, TX_END);
             ev.tag = slot;
             ev.value = value;
@@ -882,11 +895,27 @@ impl<'a> Engine<'a> {
         self.onto_link(d, gi, gw, t, value, slot, attempt);
     }
 
+    /// Take device `d`'s transmission ending at `end` off the air; returns whether it
+    /// collided. (Each transmission has its own mark: a device's next, deferred packet may
+    /// already be listed while this one is on air.)
+    fn end_air(&mut self, d: usize, end: u64, gi: usize) -> bool {
+        let Some(l) = self.groups[gi].lora.as_ref() else {
+            return false;
+        };
+        let (sf, channels) = (l.sf_index, usize::from(l.cfg.channels));
+        for ch in 0..channels {
+            let list = &mut self.air[ch * 6 + sf];
+            if let Some(i) = list.iter().position(|a| a.dev == d as u32 && a.end == end) {
+                return list.swap_remove(i).collided;
+            }
+        }
+        false
+    }
+
     fn on_tx_end(&mut self, e: Event) {
         let d = e.entity as usize;
         let gi = usize::from(self.dev.hot[d].group);
-        let collided = self.dev.hot[d].flags & F_COLLIDED != 0;
-        self.dev.hot[d].flags &= !F_COLLIDED;
+        let collided = self.end_air(d, e.time, gi);
         if collided {
             self.fail(d, gi, e.time, e.value, e.tag, e.attempt, Cause::Collision);
             return;
@@ -1372,11 +1401,61 @@ impl<'a> Engine<'a> {
     }
 }
 
-const F_COLLIDED: u8 = 32;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// LoRa at SF12 (1.32 s on air, then 131 s of duty-cycle silence), one channel, no
+    /// capture. A packet the duty cycle defers collides only with what overlaps its real
+    /// time on air, and each packet keeps its own collision mark.
+    #[test]
+    fn deferred_lora_packets_collide_only_where_they_overlap() {
+        let mut sc = Scenario::single(6, 3_600.0, 3_600.0);
+        sc.groups[0].radio = Radio::Lora(LoRaConfig {
+            spreading_factor: 12,
+            channels: 1,
+            capture_db: None,
+            ..LoRaConfig::default()
+        });
+        let mut e = Engine::new(&sc).expect("valid");
+        e.init();
+        let toa = e.groups[0].lora.as_ref().map_or(0, |l| l.toa_ns);
+        let cycle = e.groups[0].lora.as_ref().map_or(0, |l| l.cycle_ns);
+        assert!((toa as f64 - 1.318_912e9).abs() < 1e3, "{toa}");
+        let at = |x: f64| ns(x);
+        e.transmit(3, 0, at(59.5), 1.0, 0, 0);
+        // Device 0 is silent until 132 s: its packet of 60 s goes on air at 132 s.
+        e.dev.next_tx[0] = at(132.0);
+        e.transmit(0, 0, at(60.0), 1.0, 0, 0);
+        // Overlaps device 3's packet (which must still count although device 0's
+        // deferred packet ends much later).
+        e.transmit(4, 0, at(60.5), 1.0, 0, 0);
+        e.transmit(1, 0, at(100.0), 1.0, 0, 0);
+        e.transmit(5, 0, at(100.3), 1.0, 0, 0);
+        // Device 1's next packet, deferred to 231.9 s while its first is still on air: clean,
+        // and it must not wipe the first one's collision.
+        e.transmit(1, 0, at(100.6), 1.0, 1, 0);
+        // Overlaps device 0's deferred packet, not device 1's deferred one.
+        e.transmit(2, 0, at(132.5), 1.0, 0, 0);
+        assert_eq!(e.totals.dc_deferred, 2);
+        let ends = [
+            (3, 59.5, true),
+            (4, 60.5, true),
+            (1, 100.0, true),
+            (5, 100.3, true),
+            (0, 132.0, true),
+            (2, 132.5, true),
+        ];
+        for (d, start, collided) in ends {
+            assert_eq!(
+                e.end_air(d, at(start) + toa, 0),
+                collided,
+                "device {d} at {start}"
+            );
+        }
+        assert!(!e.end_air(1, at(100.0) + cycle + toa, 0));
+        assert!(e.air.iter().all(Vec::is_empty));
+    }
 
     #[test]
     fn idle_device_costs_at_most_200_bytes() {

@@ -101,7 +101,11 @@ pub struct Outage {
     /// Gateway indices affected.
     #[serde(default)]
     pub gateways: Vec<usize>,
-    /// Device group indices whose devices are all down meanwhile.
+    /// Device group indices whose devices are all down meanwhile (a power cut): they take
+    /// no readings, so the slots that fall in the window are not counted as reports (the
+    /// delivery ratio of what was read is unchanged), a retry due meanwhile is given up,
+    /// and the window counts against availability. Reporting resumes at the first slot
+    /// after the window.
     #[serde(default)]
     pub groups: Vec<usize>,
     /// Start, s.

@@ -62,7 +62,8 @@ pub struct Summary {
     pub latency_p99_s: Option<f64>,
     /// Largest latency, s.
     pub latency_max_s: Option<f64>,
-    /// Charge drawn by all devices, mAh.
+    /// Charge drawn by all devices, mAh (sleep included up to the horizon, or up to a
+    /// device's depletion).
     pub energy_mah: f64,
     /// Devices whose battery ran out.
     pub depleted: u64,
