@@ -106,6 +106,19 @@ impl PySignalSpec {
         Ok(d)
     }
 
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let s = &self.inner;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("min", s.min)?;
+        kwargs.set_item("max", s.max)?;
+        kwargs.set_item("alarm_low", s.alarm_low)?;
+        kwargs.set_item("alarm_high", s.alarm_high)?;
+        reduce_new::<PySignalSpec>(py, (s.name.clone(), s.unit.clone()), kwargs)
+    }
+
     fn __repr__(&self) -> String {
         let s = &self.inner;
         format!(
@@ -222,6 +235,20 @@ impl PyCommandSpec {
         Ok(d)
     }
 
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let c = &self.inner;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("min", c.min)?;
+        kwargs.set_item("max", c.max)?;
+        kwargs.set_item("max_rate", c.max_rate)?;
+        kwargs.set_item("min_interval_s", c.min_interval_s)?;
+        kwargs.set_item("property", c.property.as_deref())?;
+        reduce_new::<PyCommandSpec>(py, (c.name.clone(), c.unit.clone()), kwargs)
+    }
+
     fn __repr__(&self) -> String {
         let c = &self.inner;
         format!(
@@ -235,6 +262,19 @@ impl PyCommandSpec {
             opt_quote(c.property.as_deref())
         )
     }
+}
+
+/// `copyreg.__newobj_ex__(cls, args, kwargs)`: pickling a spec calls its constructor
+/// with its keyword-only fields.
+fn reduce_new<'py, T: pyo3::PyTypeInfo>(
+    py: Python<'py>,
+    args: (String, String),
+    kwargs: Bound<'py, PyDict>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let newobj = py.import("copyreg")?.getattr("__newobj_ex__")?;
+    let cls = py.get_type::<T>().into_any();
+    let args = PyTuple::new(py, [args.0, args.1])?.into_any();
+    Ok((newobj, PyTuple::new(py, [cls, args, kwargs.into_any()])?))
 }
 
 /// Read one dict entry as a string.
