@@ -216,6 +216,8 @@ TESTED_HERE = {
 #: Classes whose pickle round trip is tested in another file.
 TESTED_ELSEWHERE = {
     "Schema": "test_schema.py",
+    "SchemaImport": "test_formats.py",
+    "Decoded": "test_formats.py",
     "Twin": "test_snapshot.py",
     "Fleet": "test_fleet.py",
     "FleetReport": "test_fleet.py",
@@ -249,7 +251,7 @@ TESTED_ELSEWHERE = {
 }
 
 #: Where a class's name does not appear in the test that pickles it: a line of that test.
-MARKERS = {"WhatIfResult": "# Results pickle through JSON."}
+MARKERS = {"WhatIfResult": "# Results pickle through JSON.", "Decoded": "pickling a Decoded"}
 
 #: Classes that do not pickle, and why (each checked by a test that pickling raises).
 NOT_PICKLABLE = {

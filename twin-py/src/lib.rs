@@ -18,6 +18,7 @@ pub mod digital_twin;
 pub mod errors;
 // fleet bindings (issue 7)
 pub mod fleet;
+pub mod formats;
 pub mod maintenance;
 pub mod physics;
 pub mod progress;
@@ -57,6 +58,10 @@ mod _twin {
     };
     #[pymodule_export]
     use crate::digital_twin::PyTwin;
+    #[pymodule_export]
+    use crate::formats::{
+        object_decode, object_encode, senml_decode, senml_encode, PyDecoded, PySchemaImport,
+    };
     #[pymodule_export]
     use crate::results::{PyCommand, PyIngestReport, PyInsight};
     #[pymodule_export]

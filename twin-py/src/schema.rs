@@ -485,11 +485,92 @@ impl PySchema {
     }
 
     /// Parse and validate a schema from JSON; any failure raises :class:`SchemaError`.
+    ///
+    /// The keyword arguments cap its size (each defaults to the engine's default: 65 536
+    /// signals, 4 096 commands, 16 MiB of JSON, names of 256 bytes); a document beyond one
+    /// raises :class:`LimitExceededError` naming the cap.
     #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        twin::Schema::from_json(json)
+    #[pyo3(signature = (json, *, max_signals = None, max_commands = None, max_json_bytes = None, max_name_bytes = None))]
+    fn from_json(
+        json: &str,
+        max_signals: Option<usize>,
+        max_commands: Option<usize>,
+        max_json_bytes: Option<usize>,
+        max_name_bytes: Option<usize>,
+    ) -> PyResult<Self> {
+        let limits =
+            crate::formats::limits(max_signals, max_commands, max_json_bytes, max_name_bytes);
+        twin::Schema::from_json_with_limits(json, &limits)
             .map(Self::from_schema)
             .map_err(to_py)
+    }
+
+    /// Import a DTDL v3 (or v2) interface: a :class:`SchemaImport` with the schema, the
+    /// interface's relationships and any skipped elements.
+    ///
+    /// Numeric telemetry and read-only properties become telemetry, writable properties
+    /// become properties, commands become commands (DTDL has no limits: a numeric request
+    /// is bounded only by the largest finite numbers, so tighten them before commanding an
+    /// actuator), components are included with ``component/`` name prefixes. Unsupported
+    /// elements (string telemetry, maps, ...) raise :class:`SchemaError` naming the
+    /// element, or with ``skip_unsupported=True`` are listed in ``skipped``. The size caps
+    /// are those of :meth:`from_json`.
+    #[staticmethod]
+    #[pyo3(signature = (json, *, skip_unsupported = false, max_signals = None, max_commands = None, max_json_bytes = None, max_name_bytes = None))]
+    fn from_dtdl(
+        json: &str,
+        skip_unsupported: bool,
+        max_signals: Option<usize>,
+        max_commands: Option<usize>,
+        max_json_bytes: Option<usize>,
+        max_name_bytes: Option<usize>,
+    ) -> PyResult<crate::formats::PySchemaImport> {
+        let opts = twin::schema::dtdl::DtdlOptions {
+            skip_unsupported,
+            limits: crate::formats::limits(
+                max_signals,
+                max_commands,
+                max_json_bytes,
+                max_name_bytes,
+            ),
+        };
+        twin::schema::dtdl::import(json, opts)
+            .map(crate::formats::PySchemaImport::dtdl)
+            .map_err(|e| to_py(crate::formats::named("json", e)))
+    }
+
+    /// Import a W3C Web of Things Thing Description (TD 1.0 / 1.1): a
+    /// :class:`SchemaImport` with the schema and any skipped affordances (its
+    /// ``relationships`` are empty).
+    ///
+    /// Read-only numeric or boolean properties become telemetry, writable ones properties
+    /// (``minimum``/``maximum`` give the range, ``unit`` the unit); actions with numeric
+    /// input become commands limited by the input's range; numeric events become
+    /// telemetry. Other data types raise :class:`SchemaError` naming the affordance, or
+    /// with ``skip_unsupported=True`` are listed in ``skipped``. The size caps are those of
+    /// :meth:`from_json`.
+    #[staticmethod]
+    #[pyo3(signature = (json, *, skip_unsupported = false, max_signals = None, max_commands = None, max_json_bytes = None, max_name_bytes = None))]
+    fn from_wot(
+        json: &str,
+        skip_unsupported: bool,
+        max_signals: Option<usize>,
+        max_commands: Option<usize>,
+        max_json_bytes: Option<usize>,
+        max_name_bytes: Option<usize>,
+    ) -> PyResult<crate::formats::PySchemaImport> {
+        let opts = twin::schema::wot::WotOptions {
+            skip_unsupported,
+            limits: crate::formats::limits(
+                max_signals,
+                max_commands,
+                max_json_bytes,
+                max_name_bytes,
+            ),
+        };
+        twin::schema::wot::import(json, opts)
+            .map(crate::formats::PySchemaImport::wot)
+            .map_err(|e| to_py(crate::formats::named("json", e)))
     }
 
     /// The standard schema of the simulated conveyor drive (4 telemetry signals,

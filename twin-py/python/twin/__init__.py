@@ -224,3 +224,16 @@ from twin._twin import CancelledError
 
 __all__ += ["CancelledError"]
 # ---- end progress ----
+
+# ---- schema formats and payload codecs ----
+from twin._twin import (
+    Decoded,
+    SchemaImport,
+    object_decode,
+    object_encode,
+    senml_decode,
+    senml_encode,
+)
+
+__all__ += ["Decoded", "SchemaImport", "object_decode", "object_encode", "senml_decode", "senml_encode"]
+# ---- end formats ----

@@ -159,7 +159,34 @@ class Schema:
         commands: Optional[Iterable[_CommandLike]] = None,
     ) -> Self: ...
     @staticmethod
-    def from_json(json: str) -> Schema: ...
+    def from_json(
+        json: str,
+        *,
+        max_signals: Optional[int] = None,
+        max_commands: Optional[int] = None,
+        max_json_bytes: Optional[int] = None,
+        max_name_bytes: Optional[int] = None,
+    ) -> Schema: ...
+    @staticmethod
+    def from_dtdl(
+        json: str,
+        *,
+        skip_unsupported: bool = False,
+        max_signals: Optional[int] = None,
+        max_commands: Optional[int] = None,
+        max_json_bytes: Optional[int] = None,
+        max_name_bytes: Optional[int] = None,
+    ) -> SchemaImport: ...
+    @staticmethod
+    def from_wot(
+        json: str,
+        *,
+        skip_unsupported: bool = False,
+        max_signals: Optional[int] = None,
+        max_commands: Optional[int] = None,
+        max_json_bytes: Optional[int] = None,
+        max_name_bytes: Optional[int] = None,
+    ) -> SchemaImport: ...
     @staticmethod
     def conveyor() -> Schema: ...
     def to_json(self) -> str: ...
@@ -1471,3 +1498,67 @@ class Fleet:
     def __setstate__(self, state: tuple[str, list[tuple[int, _MonitorArg, Optional[_Model]]]]) -> None: ...
 
 # ---- end fleet ----
+
+# ---------------------------------------------------------------------------- formats
+
+@final
+class SchemaImport:
+    """What a DTDL or WoT import produced: schema, relationships, skipped elements."""
+
+    def __new__(
+        cls,
+        schema: Schema,
+        relationships: Sequence[tuple[str, Optional[str]]] = ...,
+        skipped: Sequence[str] = ...,
+    ) -> Self: ...
+    @property
+    def schema(self) -> Schema: ...
+    @property
+    def relationships(self) -> list[tuple[str, Optional[str]]]: ...
+    @property
+    def skipped(self) -> list[str]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
+
+@final
+class Decoded:
+    """Samples decoded from a payload (the columns of ``Twin.ingest_batch``) and refusals."""
+
+    @property
+    def times(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def signals(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def values(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def refused(self) -> list[tuple[int, str, str]]: ...
+    @property
+    def refused_count(self) -> int: ...
+    @property
+    def reasons(self) -> dict[str, int]: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(json: str) -> Decoded: ...
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Callable[[str], Decoded], tuple[str]]: ...
+
+def senml_decode(
+    data: Union[str, bytes],
+    schema: Schema,
+    *,
+    format: str = "json",
+    strip_prefix: Optional[str] = None,
+    now: int = 0,
+) -> Decoded: ...
+def senml_encode(
+    schema: Schema,
+    times: npt.ArrayLike,
+    signals: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    base_name: str = "",
+    format: str = "json",
+) -> bytes: ...
+def object_decode(data: Union[str, bytes], schema: Schema, *, time: int) -> Decoded: ...
+def object_encode(twin: Twin) -> bytes: ...
