@@ -1,7 +1,8 @@
 //! Schema formats and payload codecs from Python: what `Schema.from_dtdl` /
 //! `Schema.from_wot` return (`SchemaImport`), SenML JSON / CBOR and flat JSON object
 //! payloads to and from numpy columns (`senml_decode`, `senml_encode`, `object_decode`,
-//! `object_encode`, all returning or taking the columns of `Twin.ingest_batch`).
+//! `object_encode`, all returning or taking the columns of `Twin.ingest_batch`), and
+//! `history_frame`, a twin's history as a pandas table with signal names.
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyTypeError;
@@ -417,4 +418,32 @@ pub fn object_encode<'py>(
         })?
         .map_err(to_py)?;
     Ok(PyBytes::new(py, &out))
+}
+
+/// The twin's recent accepted samples (:meth:`Twin.history`) as a pandas ``DataFrame``
+/// with signal names (empty unless the twin keeps history:
+/// ``limits={"max_history_samples": n}``).
+///
+/// Long form (default): one row per sample in order of acceptance, columns ``time``
+/// (int64 ns), ``signal`` (name), ``signal_id`` and ``value``. ``wide=True``: one row per
+/// time (the index, ascending), one column per signal that has history (in id order,
+/// named), NaN where a signal did not report at that time. ``datetime=True`` gives times
+/// as UTC ``datetime64[ns]`` instead of integer nanoseconds. pandas is optional: without
+/// it this raises ``ImportError`` saying how to install it.
+///
+/// >>> import twin
+/// >>> t = twin.Twin(twin.Schema.conveyor(), monitor=False, limits={"max_history_samples": 10})
+/// >>> t.ingest(0, "load", 0.5); t.ingest(0, "vibration", 1.5); t.ingest(60, "load", 0.6)
+/// >>> twin.history_frame(t)["signal"].tolist()
+/// ['load', 'vibration', 'load']
+/// >>> twin.history_frame(t, wide=True)["load"].tolist()
+/// [0.5, 0.6]
+#[pyfunction]
+#[pyo3(signature = (twin, *, wide = false, datetime = false))]
+pub fn history_frame<'py>(
+    twin: &Bound<'py, PyTwin>,
+    wide: bool,
+    datetime: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    crate::digital_twin::frames(twin.py())?.call_method1("history_frame", (twin, wide, datetime))
 }

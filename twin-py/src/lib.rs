@@ -60,7 +60,8 @@ mod _twin {
     use crate::digital_twin::PyTwin;
     #[pymodule_export]
     use crate::formats::{
-        object_decode, object_encode, senml_decode, senml_encode, PyDecoded, PySchemaImport,
+        history_frame, object_decode, object_encode, senml_decode, senml_encode, PyDecoded,
+        PySchemaImport,
     };
     #[pymodule_export]
     use crate::results::{PyCommand, PyIngestReport, PyInsight};

@@ -229,11 +229,20 @@ __all__ += ["CancelledError"]
 from twin._twin import (
     Decoded,
     SchemaImport,
+    history_frame,
     object_decode,
     object_encode,
     senml_decode,
     senml_encode,
 )
 
-__all__ += ["Decoded", "SchemaImport", "object_decode", "object_encode", "senml_decode", "senml_encode"]
+__all__ += [
+    "Decoded",
+    "SchemaImport",
+    "history_frame",
+    "object_decode",
+    "object_encode",
+    "senml_decode",
+    "senml_encode",
+]
 # ---- end formats ----
