@@ -18,6 +18,11 @@ fn schema_err(message: String) -> PyErr {
 /// The valid range ``[min, max]`` is physical plausibility: a sample outside it is refused.
 /// Alarm limits are operating limits: a sample beyond them is accepted and the monitor
 /// reports it. The spec is checked when it is put into a :class:`Schema`.
+///
+/// >>> import twin
+/// >>> v = twin.SignalSpec("vibration", "mm/s", min=0.0, max=50.0, alarm_high=4.5)
+/// >>> v.to_dict()
+/// {'name': 'vibration', 'unit': 'mm/s', 'min': 0.0, 'max': 50.0, 'alarm_high': 4.5}
 #[pyclass(frozen, eq, name = "SignalSpec", module = "twin")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PySignalSpec {
@@ -138,6 +143,11 @@ impl PySignalSpec {
 /// ``min``/``max`` bound the commanded value; ``max_rate`` limits the change per second
 /// between consecutive commands; ``min_interval_s`` is the shortest time between them;
 /// ``property`` names the property whose desired value the command sets.
+///
+/// >>> import twin
+/// >>> c = twin.CommandSpec("set_flow", "m3/h", min=0.0, max=400.0, max_rate=10.0)
+/// >>> c.max_rate, c.min_interval_s, c.property
+/// (10.0, None, None)
 #[pyclass(frozen, eq, name = "CommandSpec", module = "twin")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PyCommandSpec {
@@ -441,6 +451,20 @@ fn collect<T>(
 /// Build one in code (each spec a :class:`SignalSpec` / :class:`CommandSpec` or a dict of
 /// the same fields), load one with :meth:`Schema.from_json`, or take the conveyor's with
 /// :meth:`Schema.conveyor`. Every validation failure raises :class:`SchemaError`.
+/// :meth:`Schema.from_dtdl` and :meth:`Schema.from_wot` import DTDL interfaces and WoT
+/// Thing Descriptions.
+///
+/// >>> import twin
+/// >>> s = twin.Schema(
+/// ...     "pump",
+/// ...     telemetry=[twin.SignalSpec("flow", "m3/h", min=0.0, max=500.0)],
+/// ...     properties=[{"name": "flow_setpoint", "unit": "m3/h", "min": 0.0, "max": 400.0}],
+/// ...     commands=[twin.CommandSpec("set_flow", "m3/h", min=0.0, max=400.0, property="flow_setpoint")],
+/// ... )
+/// >>> s.signal_names, s.signal_id("flow_setpoint"), s.is_property(1)
+/// (['flow', 'flow_setpoint'], 1, True)
+/// >>> twin.Schema.from_json(s.to_json()) == s
+/// True
 #[pyclass(frozen, eq, name = "Schema", module = "twin")]
 #[derive(Debug, Clone)]
 pub struct PySchema {
