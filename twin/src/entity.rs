@@ -454,16 +454,16 @@ mod tests {
         let mut a = ConveyorDrive::new(11);
         let mut scan = SampleBatch::new();
         for _ in 0..50 {
-            a.advance(600.0).unwrap();
+            a.advance(600.0).expect("advance");
             a.sense(&mut scan);
         }
-        let json = serde_json::to_string(&a).unwrap();
-        let mut b: ConveyorDrive = serde_json::from_str(&json).unwrap();
+        let json = serde_json::to_string(&a).expect("serialize");
+        let mut b: ConveyorDrive = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(b.wear(), a.wear());
         let (mut sa, mut sb) = (SampleBatch::new(), SampleBatch::new());
         for _ in 0..50 {
-            a.advance(600.0).unwrap();
-            b.advance(600.0).unwrap();
+            a.advance(600.0).expect("advance");
+            b.advance(600.0).expect("advance");
             a.sense(&mut sa);
             b.sense(&mut sb);
         }
