@@ -182,6 +182,15 @@ def test_senml_relative_times_resolve_against_now():
     pack = '[{"n": "load", "t": -30, "v": 0.5}, {"n": "load", "v": 0.6}]'
     d = twin.senml_decode(pack, schema, now=1_000 * S)
     assert d.times.tolist() == [970 * S, 1_000 * S]
+    # Without `now`, relative times count from the system clock (RFC 8428 section 4.5.3).
+    import time
+    before = time.time_ns()
+    d = twin.senml_decode(pack, schema)
+    after = time.time_ns()
+    assert before - 30 * S <= d.times[0] <= after - 30 * S + 1000
+    assert before <= d.times[1] <= after + 1000
+    # Absolute times do not depend on it.
+    assert twin.senml_decode(PACK, schema, strip_prefix="urn:dev:belt7:").times[0] == 1_700_000_000 * S
 
 
 def test_senml_cbor_hand_made_and_round_trip():
@@ -189,7 +198,7 @@ def test_senml_cbor_hand_made_and_round_trip():
     # [{-2: "b/", -3: 100, 0: "load", 2: 0.5 (half float)}, {0: "rpm", 2: 1}]
     pack = bytes([0x82, 0xA4, 0x21, 0x62]) + b"b/" + bytes([0x22, 0x18, 100, 0x00, 0x64]) + b"load" \
         + bytes([0x02, 0xF9, 0x38, 0x00, 0xA2, 0x00, 0x63]) + b"rpm" + bytes([0x02, 0x01])
-    d = twin.senml_decode(pack, schema, format="cbor", strip_prefix="b/")
+    d = twin.senml_decode(pack, schema, format="cbor", strip_prefix="b/", now=0)
     assert d.times.tolist() == [100 * S] and d.values.tolist() == [0.5]
     # The base name carries over to the second record, whose name is then stripped.
     assert d.refused == [(1, "unknown_signal", '"rpm" is not in the schema')]
@@ -200,7 +209,7 @@ def test_senml_cbor_hand_made_and_round_trip():
     for fmt in ("json", "cbor"):
         pack = twin.senml_encode(schema, times, ids, values, base_name="belt/", format=fmt)
         assert isinstance(pack, bytes)
-        back = twin.senml_decode(pack, schema, format=fmt, strip_prefix="belt/")
+        back = twin.senml_decode(pack, schema, format=fmt, strip_prefix="belt/", now=0)
         assert back.times.tolist() == times.tolist()
         assert back.signals.tolist() == ids
         assert back.values.tolist() == values.tolist()

@@ -294,7 +294,9 @@ fn format_arg(format: &str) -> PyResult<Format> {
 /// ``data`` is the pack as ``bytes`` or, for JSON, ``str``; ``format`` is ``"json"`` or
 /// ``"cbor"`` (integer labels). ``strip_prefix`` is removed from record names (after the
 /// base name is applied) before they are looked up in the schema. ``now`` (ns) resolves
-/// relative times (below 2**28 s) as RFC 8428 says; by default 0. Each record with a value
+/// relative times (resolved times below 2**28 s) as RFC 8428 says: they count from the
+/// receiver's current time, which is the system clock unless ``now`` is given (give it for
+/// reproducible results; absolute times do not depend on it). Each record with a value
 /// becomes a sample or a refusal (unknown name, non-numeric value, unit other than the
 /// schema's); a structural fault (not JSON/CBOR, not an array, a record without a name)
 /// refuses the whole pack with :class:`InvalidInputError` naming ``data``.
@@ -305,16 +307,24 @@ fn format_arg(format: &str) -> PyResult<Format> {
 /// >>> d.times.tolist(), d.values.tolist(), d.refused
 /// ([1700000000000000000], [0.75], [(1, 'unknown_signal', '"rpm" is not in the schema')])
 #[pyfunction]
-#[pyo3(signature = (data, schema, *, format = "json", strip_prefix = None, now = 0))]
+#[pyo3(signature = (data, schema, *, format = "json", strip_prefix = None, now = None))]
 pub fn senml_decode(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     schema: PyRef<'_, PySchema>,
     format: &str,
     strip_prefix: Option<String>,
-    now: i64,
+    now: Option<i64>,
 ) -> PyResult<PyDecoded> {
     let fmt = format_arg(format)?;
+    let now = match now {
+        Some(n) => n,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_nanos()).ok())
+            .ok_or_else(|| invalid_input("now: the system clock is not between 1970 and 2262"))?,
+    };
     let bytes = document_bytes("data", data)?;
     let schema = schema.inner.clone();
     let mapping = Mapping { strip_prefix };

@@ -1549,7 +1549,7 @@ def senml_decode(
     *,
     format: str = "json",
     strip_prefix: Optional[str] = None,
-    now: int = 0,
+    now: Optional[int] = None,
 ) -> Decoded: ...
 def senml_encode(
     schema: Schema,
