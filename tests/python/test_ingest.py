@@ -250,3 +250,150 @@ def test_concurrent_batches_from_threads_reconcile(plant):
     assert (c["received"], c["accepted"], c["rejected"]) == (2 * n, 2 * n, 0)
     assert t.reported("x") == per_signal[X][-1]
     assert t.reported("y") == per_signal[Y][-1]
+
+
+# ---- bad input messages name the argument and the position ----
+
+def test_nan_in_ingest_names_the_signal_and_batches_the_index(plant, columns):
+    t = twin.Twin(plant)
+    with pytest.raises(twin.NonFiniteError, match=r"^non-finite value for x$") as info:
+        t.ingest(0, "x", float("nan"))
+    assert isinstance(info.value, ValueError) and info.value.kind == "non_finite"
+    with pytest.raises(twin.NonFiniteError, match=r"^non-finite value for y$"):
+        t.ingest(0, 1, float("-inf"))
+    # In a batch the sample is refused at its index, the others are taken.
+    r = t.ingest_batch(*columns([(0, 0, 1.0), (S, 0, float("inf")), (2 * S, 1, float("nan")), (3 * S, 0, 2.0)]))
+    assert r.accepted == 2 and r.rejections == [(1, "non_finite"), (2, "non_finite")]
+    fleet = twin.Fleet()
+    fleet.insert(7, twin.Twin(plant))
+    fr = fleet.ingest_batch(np.array([7, 7], np.uint64), np.array([0, S], np.int64),
+                            np.array([0, 0], np.uint32), np.array([float("nan"), 1.0]))
+    assert fr.accepted == 1 and [(i, k) for i, _, k in fr.rejections] == [(0, "non_finite")]
+
+
+def test_nan_in_multivariate_inputs_names_x_row_and_column():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    bad = X.copy()
+    bad[7, 2] = np.nan
+    for cls in (twin.PcaDetector, twin.MahalanobisDetector):
+        with pytest.raises(twin.NonFiniteError, match=r"X at row 7, column 2 \(NaN\)") as info:
+            cls().fit(bad)
+        assert isinstance(info.value, ValueError)
+        m = cls().fit(X)
+        later = X[:10].copy()
+        later[4, 1] = np.inf
+        for method in (m.predict, m.likelihood, m.decision_function):
+            with pytest.raises(twin.NonFiniteError, match=r"X at row 4, column 1 \(inf\)"):
+                method(later)
+
+
+def test_nan_in_rul_inputs_names_x_or_cycles_and_the_position():
+    rng = np.random.default_rng(2)
+    units = np.repeat(np.arange(6), 30)
+    cycles = np.tile(np.arange(1.0, 31.0), 6)
+    X = np.c_[cycles * 0.1 + rng.normal(size=180) * 0.01, rng.normal(size=180)]
+    bad = X.copy()
+    bad[43, 1] = np.nan  # unit 1, its 14th row
+    for cls in (twin.RegressionRul, twin.SimilarityRul):
+        with pytest.raises(twin.NonFiniteError, match=r"X at row 43, column 1 \(NaN; unit 1\)"):
+            cls().fit(bad, units)
+        m = cls().fit(X, units)
+        with pytest.raises(twin.NonFiniteError, match=r"X at row 43, column 1 \(NaN; unit 1\)"):
+            m.predict(bad, units)
+        t = cycles.copy()
+        t[5] = np.nan
+        with pytest.raises(twin.NonFiniteError, match=r"cycles at position 5 \(NaN\)"):
+            m.predict(X, units, t)
+
+
+def _other_thread_finished_first(work):
+    """Run `work` in a thread; meanwhile sleep briefly (waking needs the GIL back) and do a
+    little Python work here. True if that work finished before `work` returned."""
+    import time
+
+    started = threading.Event()
+    ended = {}
+
+    def run():
+        started.set()
+        work()
+        ended["work"] = time.perf_counter()
+
+    th = threading.Thread(target=run)
+    th.start()
+    started.wait()
+    time.sleep(0.02)
+    s = 0
+    for i in range(20_000):
+        s += i
+    mine = time.perf_counter()
+    th.join()
+    return mine < ended["work"]
+
+
+def _long_enough(make, seconds=0.4):
+    """Double the batch until one ingest takes `seconds` (debug and release builds differ)."""
+    import time
+
+    scale = 1
+    while True:
+        work = make(scale)
+        t0 = time.perf_counter()
+        work()
+        if time.perf_counter() - t0 >= seconds or scale >= 256:
+            return make(scale)
+        scale *= 2
+
+
+def _twin_batch(k):
+    n = 200_000 * k
+    times = np.arange(n, dtype=np.int64) * 1000
+    signals = (np.arange(n) % 2).astype(np.uint32)
+    values = np.random.default_rng(0).uniform(0, 50, n)
+    schema = twin.Schema("g", telemetry=[twin.SignalSpec("a"), twin.SignalSpec("b")])
+
+    def work():
+        t = twin.Twin(schema)
+        assert t.ingest_batch(times, signals, values).accepted == n
+    return work
+
+
+def _fleet_batch(k):
+    n = 200_000 * k
+    ids = (np.arange(n) % 4).astype(np.uint64)
+    times = (np.arange(n) // 4).astype(np.int64) * 1000
+    signals = np.zeros(n, np.uint32)
+    values = np.random.default_rng(1).uniform(0, 50, n)
+    schema = twin.Schema("g", telemetry=[twin.SignalSpec("a")])
+
+    def work():
+        f = twin.Fleet(threads=1)
+        for i in range(4):
+            f.insert(i, twin.Twin(schema))
+        assert f.ingest_batch(ids, times, signals, values).accepted == n
+    return work
+
+
+@pytest.mark.parametrize("make", [_twin_batch, _fleet_batch], ids=["Twin", "Fleet"])
+def test_large_batches_release_the_gil(make):
+    assert twin.DETACH_MIN_SAMPLES <= 200_000
+    assert _other_thread_finished_first(_long_enough(make))
+
+
+def test_the_gil_check_tells_a_call_that_keeps_it():
+    # A batch below DETACH_MIN_SAMPLES keeps the GIL; many of them back to back in one
+    # Python call chain would interleave, so use a pure-Python busy loop as the control.
+    def busy(k):
+        def work():
+            s = 0
+            for i in range(2_000_000 * k):
+                s += i
+        return work
+    import sys
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(10.0)  # no forced GIL hand-over during the busy loop
+    try:
+        assert not _other_thread_finished_first(_long_enough(busy))
+    finally:
+        sys.setswitchinterval(old)

@@ -126,3 +126,40 @@ def test_a_clear_import_error_without_pandas(monkeypatch, plant):
         t.insights_frame()
     with pytest.raises(ImportError, match="Twin.ingest_frame needs pandas"):
         t.ingest_frame(None)
+
+
+def test_history_frame_long_and_wide_with_signal_names(plant, columns):
+    t = twin.Twin(plant, monitor=False, limits={"max_history_samples": 100})
+    rows = [(0, 0, 1.0), (0, 1, 20.0), (60 * S, 0, 2.0), (120 * S, 1, 22.0), (120 * S, 2, 5.0),
+            (180 * S, 0, 3.0)]
+    t.ingest_batch(*columns(rows))
+    hist = t.history()
+    long = twin.history_frame(t)
+    assert list(long.columns) == ["time", "signal", "signal_id", "value"]
+    assert long["time"].dtype == np.int64 and long["value"].dtype == np.float64
+    assert long["time"].tolist() == hist["time"].tolist() == [r[0] for r in rows]
+    assert long["signal"].tolist() == ["x", "y", "x", "y", "setpoint", "x"]
+    assert long["signal_id"].tolist() == [r[1] for r in rows]
+    assert long["value"].tolist() == [r[2] for r in rows]
+    wide = twin.history_frame(t, wide=True)
+    assert list(wide.columns) == ["x", "y", "setpoint"]
+    assert wide.index.tolist() == [0, 60 * S, 120 * S, 180 * S]
+    assert wide["x"].iloc[[0, 1, 3]].tolist() == [1.0, 2.0, 3.0] and np.isnan(wide["x"].iloc[2])
+    assert wide["y"].iloc[[0, 2]].tolist() == [20.0, 22.0] and wide["y"].isna().sum() == 2
+    assert wide["setpoint"].notna().sum() == 1 and wide.loc[120 * S, "setpoint"] == 5.0
+    # Every sample is in exactly one cell.
+    assert int(wide.notna().to_numpy().sum()) == len(rows)
+    stamped = twin.history_frame(t, wide=True, datetime=True)
+    assert str(stamped.index.dtype) == "datetime64[ns, UTC]"
+    assert stamped.index[1] == pd.Timestamp(60 * S, unit="ns", tz="UTC")
+    assert str(twin.history_frame(t, datetime=True)["time"].dtype) == "datetime64[ns, UTC]"
+    # An empty history has the same columns.
+    empty = twin.history_frame(twin.Twin(plant))
+    assert len(empty) == 0 and list(empty.columns) == list(long.columns)
+    assert twin.history_frame(twin.Twin(plant), wide=True).shape == (0, 0)
+
+
+def test_history_frame_without_pandas_says_how_to_get_it(plant, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match="twin.history_frame needs pandas.*pip install pandas"):
+        twin.history_frame(twin.Twin(plant))

@@ -684,6 +684,15 @@ fn merge_counts(part: &ReportData, per_twin: &mut BTreeMap<u64, usize>, copied: 
 /// order (``reason`` is an error-kind name such as ``"non_finite"`` or
 /// ``"unknown_twin"``); :attr:`per_twin` and :meth:`to_dict` count them per twin. Two
 /// reports are equal when they account for the samples in the same way. Reports pickle.
+///
+/// >>> import numpy as np, twin
+/// >>> fleet = twin.Fleet(threads=1)
+/// >>> fleet.insert(1, twin.Twin(twin.Schema.conveyor()))
+/// >>> fleet.insert(2, twin.Twin(twin.Schema.conveyor()))
+/// >>> r = fleet.ingest_batch(np.array([1, 2, 9], dtype=np.uint64), np.zeros(3, dtype=np.int64),
+/// ...                        np.full(3, 3, dtype=np.uint32), np.array([0.5, 0.6, 0.7]))
+/// >>> r.accepted, r.rejections
+/// (2, [(2, 9, 'unknown_twin')])
 #[pyclass(frozen, name = "FleetReport", module = "twin")]
 #[derive(Debug, Clone)]
 pub struct PyFleetReport {

@@ -19,6 +19,7 @@ pub mod engines;
 pub mod errors;
 // fleet bindings (issue 7)
 pub mod fleet;
+pub mod formats;
 pub mod maintenance;
 pub mod physics;
 pub mod progress;
@@ -60,6 +61,11 @@ mod _twin {
     use crate::digital_twin::PyTwin;
     #[pymodule_export]
     use crate::engines::{PyDerateRule, PyDetectorEngine, PyMultivariateEngine, PyRulEngine};
+    #[pymodule_export]
+    use crate::formats::{
+        history_frame, object_decode, object_encode, senml_decode, senml_encode, PyDecoded,
+        PySchemaImport,
+    };
     #[pymodule_export]
     use crate::results::{PyCommand, PyIngestReport, PyInsight};
     #[pymodule_export]

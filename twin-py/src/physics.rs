@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use serde::{Deserialize, Serialize};
 use twin::analytics::estimate::BatteryCircuit;
 use twin::command::CommandGate;
 use twin::entity::{ConveyorConfig, ConveyorDrive, PhysicalEntity};
@@ -246,19 +247,38 @@ model_class!(
 );
 
 /// A simulated entity behind a lock, with the command gate that checks what it is told.
-struct Sim {
-    entity: Box<dyn PhysicalEntity + Send>,
+struct Sim<E> {
+    entity: E,
     gate: CommandGate,
     scan: SampleBatch,
 }
 
-fn lock(m: &Mutex<Sim>) -> PyResult<std::sync::MutexGuard<'_, Sim>> {
+/// What a pickled entity carries: the entity's full serde state and its command gate's
+/// (the last command values and times its rate limits compare against).
+#[derive(Serialize)]
+struct SimStateRef<'a, E> {
+    entity: &'a E,
+    gate: &'a CommandGate,
+}
+
+/// [`SimStateRef`] read back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimState<E> {
+    entity: E,
+    gate: CommandGate,
+}
+
+fn lock<E>(m: &Mutex<Sim<E>>) -> PyResult<std::sync::MutexGuard<'_, Sim<E>>> {
     m.lock()
         .map_err(|_| twin_error("this entity is unusable: an earlier call panicked"))
 }
 
 /// `advance`, `sense`, `actuate` and the properties every entity class shares.
-fn sense_dict<'py>(py: Python<'py>, sim: &mut Sim) -> PyResult<Bound<'py, PyDict>> {
+fn sense_dict<'py, E: PhysicalEntity>(
+    py: Python<'py>,
+    sim: &mut Sim<E>,
+) -> PyResult<Bound<'py, PyDict>> {
     let Sim { entity, scan, .. } = sim;
     scan.clear();
     entity.sense(scan);
@@ -270,7 +290,7 @@ fn sense_dict<'py>(py: Python<'py>, sim: &mut Sim) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-fn actuate(sim: &mut Sim, command: &str, value: f64) -> PyResult<()> {
+fn actuate<E: PhysicalEntity>(sim: &mut Sim<E>, command: &str, value: f64) -> PyResult<()> {
     let Sim { entity, gate, .. } = sim;
     let schema = entity.schema().clone();
     let id = schema.command_id(command).map_err(to_py)?;
@@ -280,12 +300,37 @@ fn actuate(sim: &mut Sim, command: &str, value: f64) -> PyResult<()> {
     entity.actuate(&cmd).map_err(to_py)
 }
 
+/// The pickled state of an entity as JSON.
+fn state_json<E: Serialize>(sim: &Sim<E>) -> PyResult<String> {
+    serde_json::to_string(&SimStateRef {
+        entity: &sim.entity,
+        gate: &sim.gate,
+    })
+    .map_err(|e| to_py(twin::Error::Serialization(e.to_string())))
+}
+
+/// An entity and gate from pickled JSON; `check` re-validates the entity's settings.
+fn state_from_json<E: PhysicalEntity + for<'de> Deserialize<'de>>(
+    class: &str,
+    json: &str,
+    check: impl Fn(&E) -> twin::Result<()>,
+) -> PyResult<Sim<E>> {
+    let st: SimState<E> = serde_json::from_str(json)
+        .map_err(|e| to_py(twin::Error::Serialization(format!("{class} state: {e}"))))?;
+    check(&st.entity).map_err(to_py)?;
+    Ok(Sim {
+        entity: st.entity,
+        gate: st.gate,
+        scan: SampleBatch::new(),
+    })
+}
+
 macro_rules! entity_class {
-    ($py:ident, $name:literal, $cfg:ty, $make:expr, $doc:literal) => {
+    ($py:ident, $name:literal, $ty:ty, $cfg:ty, $make:expr, $check:expr, $doc:literal) => {
         #[doc = $doc]
         #[pyclass(frozen, name = $name, module = "twin")]
         pub struct $py {
-            sim: Mutex<Sim>,
+            sim: Mutex<Sim<$ty>>,
         }
 
         #[pymethods]
@@ -298,11 +343,11 @@ macro_rules! entity_class {
                 kwargs: Option<&Bound<'_, PyDict>>,
             ) -> PyResult<Self> {
                 let c: $cfg = merge_config("config", config, kwargs)?;
-                let entity = ($make)(seed, c).map_err(to_py)?;
+                let entity: $ty = ($make)(seed, c).map_err(to_py)?;
                 let gate = CommandGate::new(PhysicalEntity::schema(&entity));
                 Ok($py {
                     sim: Mutex::new(Sim {
-                        entity: Box::new(entity),
+                        entity,
                         gate,
                         scan: SampleBatch::new(),
                     }),
@@ -357,6 +402,31 @@ macro_rules! entity_class {
                 ))
             }
 
+            /// The entity's full state (physics, time, noise generator position and the
+            /// command gate's rate-limit memory) as JSON, which :meth:`from_state` restores
+            /// and pickling uses.
+            fn state_json(&self) -> PyResult<String> {
+                state_json(&*lock(&self.sim)?)
+            }
+
+            /// An entity restored from :meth:`state_json`: it continues with exactly the
+            /// samples the original would give. Malformed or invalid state raises
+            /// :class:`SerializationError` or the settings' error.
+            #[staticmethod]
+            fn from_state(json: &str) -> PyResult<Self> {
+                Ok($py {
+                    sim: Mutex::new(state_from_json::<$ty>($name, json, $check)?),
+                })
+            }
+
+            fn __reduce__<'py>(
+                &self,
+                py: Python<'py>,
+            ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+                let restore = py.get_type::<$py>().getattr("from_state")?;
+                Ok((restore, PyTuple::new(py, [self.state_json()?])?))
+            }
+
             fn __repr__(&self) -> PyResult<String> {
                 let s = lock(&self.sim)?;
                 Ok(format!(
@@ -373,35 +443,45 @@ macro_rules! entity_class {
 entity_class!(
     PyConveyorDrive,
     "ConveyorDrive",
+    ConveyorDrive,
     ConveyorConfig,
     ConveyorDrive::with_config,
+    |e: &ConveyorDrive| ConveyorDrive::with_config(0, e.config().clone()).map(drop),
     "A simulated conveyor drive.\n\n>>> import twin\n>>> d = twin.ConveyorDrive(seed=1)\n>>> d.advance(60.0)\n>>> sorted(d.sense())[:2]\n['belt_speed', 'load']"
 );
 entity_class!(
     PyThermalMass,
     "ThermalMass",
+    ThermalMass,
     ThermalConfig,
     ThermalMass::new,
+    |e: &ThermalMass| e.config().validate(),
     "A simulated first-order thermal mass with a heater (``set_power``).\n\n>>> import twin\n>>> m = twin.ThermalMass(seed=1)\n>>> m.actuate('set_power', 500.0)\n>>> m.advance(600.0)\n>>> m.sense()['temperature'] > m.sense()['ambient']\nTrue"
 );
 entity_class!(
     PyBatteryCell,
     "BatteryCell",
+    BatteryCell,
     BatteryCircuit,
     BatteryCell::new,
-    "A simulated battery cell (the ``BatteryCircuit`` equations)."
+    |e: &BatteryCell| e.circuit().params().validate(),
+    "A simulated battery cell (the ``BatteryCircuit`` equations). It pickles with its full state.\n\n>>> import twin\n>>> b = twin.BatteryCell(seed=1)\n>>> b.actuate('set_current', 1.0)\n>>> b.advance(60.0)\n>>> s = b.sense()\n>>> s['current'], 3.2 < s['voltage'] < 4.3\n(1.0, True)"
 );
 entity_class!(
     PyPumpDrive,
     "PumpDrive",
+    PumpDrive,
     PumpConfig,
     PumpDrive::new,
-    "A simulated centrifugal pump whose impeller wears."
+    |e: &PumpDrive| e.config().validate(),
+    "A simulated centrifugal pump whose impeller wears. It pickles with its full state.\n\n>>> import twin\n>>> p = twin.PumpDrive(seed=1)\n>>> p.actuate('set_speed', 1450.0)\n>>> p.advance(60.0)\n>>> s = p.sense()\n>>> s['speed'], s['flow'] > 0 and s['head'] > 0\n(1450.0, True)"
 );
 entity_class!(
     PyWindTurbine,
     "WindTurbine",
+    WindTurbine,
     WindConfig,
     WindTurbine::new,
-    "A simulated wind turbine whose blades accumulate fatigue damage."
+    |e: &WindTurbine| e.config().validate(),
+    "A simulated wind turbine whose blades accumulate fatigue damage. It pickles with its full state.\n\n>>> import twin\n>>> w = twin.WindTurbine(seed=1)\n>>> w.advance(600.0)\n>>> sorted(w.sense()), w.schema.command_names\n(['derate', 'power', 'wind_speed'], ['set_derate'])"
 );

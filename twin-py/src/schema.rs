@@ -18,6 +18,11 @@ fn schema_err(message: String) -> PyErr {
 /// The valid range ``[min, max]`` is physical plausibility: a sample outside it is refused.
 /// Alarm limits are operating limits: a sample beyond them is accepted and the monitor
 /// reports it. The spec is checked when it is put into a :class:`Schema`.
+///
+/// >>> import twin
+/// >>> v = twin.SignalSpec("vibration", "mm/s", min=0.0, max=50.0, alarm_high=4.5)
+/// >>> v.to_dict()
+/// {'name': 'vibration', 'unit': 'mm/s', 'min': 0.0, 'max': 50.0, 'alarm_high': 4.5}
 #[pyclass(frozen, eq, name = "SignalSpec", module = "twin")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PySignalSpec {
@@ -106,6 +111,19 @@ impl PySignalSpec {
         Ok(d)
     }
 
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let s = &self.inner;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("min", s.min)?;
+        kwargs.set_item("max", s.max)?;
+        kwargs.set_item("alarm_low", s.alarm_low)?;
+        kwargs.set_item("alarm_high", s.alarm_high)?;
+        reduce_new::<PySignalSpec>(py, (s.name.clone(), s.unit.clone()), kwargs)
+    }
+
     fn __repr__(&self) -> String {
         let s = &self.inner;
         format!(
@@ -125,6 +143,11 @@ impl PySignalSpec {
 /// ``min``/``max`` bound the commanded value; ``max_rate`` limits the change per second
 /// between consecutive commands; ``min_interval_s`` is the shortest time between them;
 /// ``property`` names the property whose desired value the command sets.
+///
+/// >>> import twin
+/// >>> c = twin.CommandSpec("set_flow", "m3/h", min=0.0, max=400.0, max_rate=10.0)
+/// >>> c.max_rate, c.min_interval_s, c.property
+/// (10.0, None, None)
 #[pyclass(frozen, eq, name = "CommandSpec", module = "twin")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PyCommandSpec {
@@ -222,6 +245,20 @@ impl PyCommandSpec {
         Ok(d)
     }
 
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let c = &self.inner;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("min", c.min)?;
+        kwargs.set_item("max", c.max)?;
+        kwargs.set_item("max_rate", c.max_rate)?;
+        kwargs.set_item("min_interval_s", c.min_interval_s)?;
+        kwargs.set_item("property", c.property.as_deref())?;
+        reduce_new::<PyCommandSpec>(py, (c.name.clone(), c.unit.clone()), kwargs)
+    }
+
     fn __repr__(&self) -> String {
         let c = &self.inner;
         format!(
@@ -235,6 +272,19 @@ impl PyCommandSpec {
             opt_quote(c.property.as_deref())
         )
     }
+}
+
+/// `copyreg.__newobj_ex__(cls, args, kwargs)`: pickling a spec calls its constructor
+/// with its keyword-only fields.
+fn reduce_new<'py, T: pyo3::PyTypeInfo>(
+    py: Python<'py>,
+    args: (String, String),
+    kwargs: Bound<'py, PyDict>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let newobj = py.import("copyreg")?.getattr("__newobj_ex__")?;
+    let cls = py.get_type::<T>().into_any();
+    let args = PyTuple::new(py, [args.0, args.1])?.into_any();
+    Ok((newobj, PyTuple::new(py, [cls, args, kwargs.into_any()])?))
 }
 
 /// Read one dict entry as a string.
@@ -401,6 +451,20 @@ fn collect<T>(
 /// Build one in code (each spec a :class:`SignalSpec` / :class:`CommandSpec` or a dict of
 /// the same fields), load one with :meth:`Schema.from_json`, or take the conveyor's with
 /// :meth:`Schema.conveyor`. Every validation failure raises :class:`SchemaError`.
+/// :meth:`Schema.from_dtdl` and :meth:`Schema.from_wot` import DTDL interfaces and WoT
+/// Thing Descriptions.
+///
+/// >>> import twin
+/// >>> s = twin.Schema(
+/// ...     "pump",
+/// ...     telemetry=[twin.SignalSpec("flow", "m3/h", min=0.0, max=500.0)],
+/// ...     properties=[{"name": "flow_setpoint", "unit": "m3/h", "min": 0.0, "max": 400.0}],
+/// ...     commands=[twin.CommandSpec("set_flow", "m3/h", min=0.0, max=400.0, property="flow_setpoint")],
+/// ... )
+/// >>> s.signal_names, s.signal_id("flow_setpoint"), s.is_property(1)
+/// (['flow', 'flow_setpoint'], 1, True)
+/// >>> twin.Schema.from_json(s.to_json()) == s
+/// True
 #[pyclass(frozen, eq, name = "Schema", module = "twin")]
 #[derive(Debug, Clone)]
 pub struct PySchema {
@@ -445,11 +509,92 @@ impl PySchema {
     }
 
     /// Parse and validate a schema from JSON; any failure raises :class:`SchemaError`.
+    ///
+    /// The keyword arguments cap its size (each defaults to the engine's default: 65 536
+    /// signals, 4 096 commands, 16 MiB of JSON, names of 256 bytes); a document beyond one
+    /// raises :class:`LimitExceededError` naming the cap.
     #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        twin::Schema::from_json(json)
+    #[pyo3(signature = (json, *, max_signals = None, max_commands = None, max_json_bytes = None, max_name_bytes = None))]
+    fn from_json(
+        json: &str,
+        max_signals: Option<usize>,
+        max_commands: Option<usize>,
+        max_json_bytes: Option<usize>,
+        max_name_bytes: Option<usize>,
+    ) -> PyResult<Self> {
+        let limits =
+            crate::formats::limits(max_signals, max_commands, max_json_bytes, max_name_bytes);
+        twin::Schema::from_json_with_limits(json, &limits)
             .map(Self::from_schema)
             .map_err(to_py)
+    }
+
+    /// Import a DTDL v3 (or v2) interface: a :class:`SchemaImport` with the schema, the
+    /// interface's relationships and any skipped elements.
+    ///
+    /// Numeric telemetry and read-only properties become telemetry, writable properties
+    /// become properties, commands become commands (DTDL has no limits: a numeric request
+    /// is bounded only by the largest finite numbers, so tighten them before commanding an
+    /// actuator), components are included with ``component/`` name prefixes. Unsupported
+    /// elements (string telemetry, maps, ...) raise :class:`SchemaError` naming the
+    /// element, or with ``skip_unsupported=True`` are listed in ``skipped``. The size caps
+    /// are those of :meth:`from_json`.
+    #[staticmethod]
+    #[pyo3(signature = (json, *, skip_unsupported = false, max_signals = None, max_commands = None, max_json_bytes = None, max_name_bytes = None))]
+    fn from_dtdl(
+        json: &str,
+        skip_unsupported: bool,
+        max_signals: Option<usize>,
+        max_commands: Option<usize>,
+        max_json_bytes: Option<usize>,
+        max_name_bytes: Option<usize>,
+    ) -> PyResult<crate::formats::PySchemaImport> {
+        let opts = twin::schema::dtdl::DtdlOptions {
+            skip_unsupported,
+            limits: crate::formats::limits(
+                max_signals,
+                max_commands,
+                max_json_bytes,
+                max_name_bytes,
+            ),
+        };
+        twin::schema::dtdl::import(json, opts)
+            .map(crate::formats::PySchemaImport::dtdl)
+            .map_err(|e| to_py(crate::formats::named("json", e)))
+    }
+
+    /// Import a W3C Web of Things Thing Description (TD 1.0 / 1.1): a
+    /// :class:`SchemaImport` with the schema and any skipped affordances (its
+    /// ``relationships`` are empty).
+    ///
+    /// Read-only numeric or boolean properties become telemetry, writable ones properties
+    /// (``minimum``/``maximum`` give the range, ``unit`` the unit); actions with numeric
+    /// input become commands limited by the input's range; numeric events become
+    /// telemetry. Other data types raise :class:`SchemaError` naming the affordance, or
+    /// with ``skip_unsupported=True`` are listed in ``skipped``. The size caps are those of
+    /// :meth:`from_json`.
+    #[staticmethod]
+    #[pyo3(signature = (json, *, skip_unsupported = false, max_signals = None, max_commands = None, max_json_bytes = None, max_name_bytes = None))]
+    fn from_wot(
+        json: &str,
+        skip_unsupported: bool,
+        max_signals: Option<usize>,
+        max_commands: Option<usize>,
+        max_json_bytes: Option<usize>,
+        max_name_bytes: Option<usize>,
+    ) -> PyResult<crate::formats::PySchemaImport> {
+        let opts = twin::schema::wot::WotOptions {
+            skip_unsupported,
+            limits: crate::formats::limits(
+                max_signals,
+                max_commands,
+                max_json_bytes,
+                max_name_bytes,
+            ),
+        };
+        twin::schema::wot::import(json, opts)
+            .map(crate::formats::PySchemaImport::wot)
+            .map_err(|e| to_py(crate::formats::named("json", e)))
     }
 
     /// The standard schema of the simulated conveyor drive (4 telemetry signals,

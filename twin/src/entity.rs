@@ -33,6 +33,52 @@ pub trait PhysicalEntity {
     fn failed(&self) -> bool;
 }
 
+/// Serde form of a seeded ChaCha generator: its seed, stream and word position, so a
+/// restored entity continues exactly the same random sequence.
+pub(crate) mod rng_serde {
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RngState {
+        seed: Vec<u8>,
+        stream: u64,
+        word_pos_hi: u64,
+        word_pos_lo: u64,
+    }
+
+    /// Write the generator's position.
+    pub(crate) fn serialize<S: Serializer>(
+        rng: &ChaCha8Rng,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let pos = rng.get_word_pos();
+        RngState {
+            seed: rng.get_seed().to_vec(),
+            stream: rng.get_stream(),
+            word_pos_hi: (pos >> 64) as u64,
+            word_pos_lo: pos as u64,
+        }
+        .serialize(s)
+    }
+
+    /// Rebuild a generator at the saved position.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<ChaCha8Rng, D::Error> {
+        let st = RngState::deserialize(d)?;
+        let seed: [u8; 32] = st.seed.as_slice().try_into().map_err(|_| {
+            serde::de::Error::custom("the random generator seed must have 32 bytes")
+        })?;
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(st.stream);
+        rng.set_word_pos(((st.word_pos_hi as u128) << 64) | st.word_pos_lo as u128);
+        Ok(rng)
+    }
+}
+
 /// Design parameters of a simulated [`ConveyorDrive`].
 ///
 /// Bearing wear `w` grows from 0 (new) to 1 (failed) as
@@ -160,11 +206,19 @@ impl ConveyorConfig {
 /// assert_eq!(sa, sb);
 /// # Ok::<(), twin::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// It serializes with serde (JSON) to its full state (wear, unit variation, set-point,
+/// time and the noise generator's position), so a restored drive continues with exactly
+/// the same samples. The schema and ids are the standard ones and are not stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConveyorDrive {
     config: ConveyorConfig,
+    #[serde(skip, default = "ConveyorDrive::standard_schema")]
     schema: Schema,
+    #[serde(skip, default = "standard_conveyor_ids")]
     ids: ConveyorIds,
+    #[serde(with = "rng_serde")]
     rng: ChaCha8Rng,
     time_s: f64,
     unit_wear_rate: f64,
@@ -188,6 +242,14 @@ pub struct ConveyorIds {
     pub load: SignalId,
     /// The speed set-point property.
     pub speed_setpoint: SignalId,
+}
+
+/// The ids of [`ConveyorDrive::standard_schema`] (a restored drive's).
+fn standard_conveyor_ids() -> ConveyorIds {
+    match ConveyorIds::resolve(&ConveyorDrive::standard_schema()) {
+        Ok(ids) => ids,
+        Err(e) => unreachable!("the conveyor's standard schema lacks a signal: {e}"),
+    }
 }
 
 impl ConveyorIds {
@@ -386,6 +448,29 @@ impl PhysicalEntity for ConveyorDrive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restored_drive_continues_with_the_same_samples() {
+        let mut a = ConveyorDrive::new(11);
+        let mut scan = SampleBatch::new();
+        for _ in 0..50 {
+            a.advance(600.0).expect("advance");
+            a.sense(&mut scan);
+        }
+        let json = serde_json::to_string(&a).expect("serialize");
+        let mut b: ConveyorDrive = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(b.wear(), a.wear());
+        let (mut sa, mut sb) = (SampleBatch::new(), SampleBatch::new());
+        for _ in 0..50 {
+            a.advance(600.0).expect("advance");
+            b.advance(600.0).expect("advance");
+            a.sense(&mut sa);
+            b.sense(&mut sb);
+        }
+        assert!(!sa.is_empty());
+        assert_eq!(sa, sb);
+        assert_eq!(a.now(), b.now());
+    }
 
     fn run_to_failure(seed: u64, speed: f64) -> f64 {
         let cfg = ConveyorConfig {

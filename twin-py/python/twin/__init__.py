@@ -230,3 +230,25 @@ from twin._twin import DerateRule, DetectorEngine, MultivariateEngine, RulEngine
 
 __all__ += ["DerateRule", "DetectorEngine", "MultivariateEngine", "RulEngine"]
 # ---- end engines ----
+
+# ---- schema formats and payload codecs ----
+from twin._twin import (
+    Decoded,
+    SchemaImport,
+    history_frame,
+    object_decode,
+    object_encode,
+    senml_decode,
+    senml_encode,
+)
+
+__all__ += [
+    "Decoded",
+    "SchemaImport",
+    "history_frame",
+    "object_decode",
+    "object_encode",
+    "senml_decode",
+    "senml_encode",
+]
+# ---- end formats ----

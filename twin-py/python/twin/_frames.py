@@ -128,3 +128,33 @@ def what_if_frame(result: Any) -> Any:
     for i, level in enumerate(levels):
         data[f"q{level:g}"] = pct[i].ravel()
     return pd.DataFrame(data)
+
+
+def history_frame(tw: Any, wide: bool, datetime: bool) -> Any:
+    """The twin's history as a DataFrame with signal names (see ``twin.history_frame``)."""
+    pd = pandas("twin.history_frame")
+    hist = tw.history()
+    schema = tw.schema
+    ids = hist["signal"]
+    names = {int(i): schema.signal_name(int(i)) for i in np.unique(ids)}
+    times: Any = hist["time"]
+    if datetime:
+        times = pd.to_datetime(times, unit="ns", utc=True)
+    if not wide:
+        return pd.DataFrame(
+            {
+                "time": times,
+                "signal": np.array([names[int(i)] for i in ids], dtype=object),
+                "signal_id": ids,
+                "value": hist["value"],
+            }
+        )
+    # Wide: one row per time (ascending), one column per signal in id order; a cell is
+    # the value the signal reported at that time, NaN where it reported none. The twin
+    # refuses a second sample of a signal at one time, so no cell has two candidates.
+    long = pd.DataFrame({"time": times, "signal_id": ids, "value": hist["value"]})
+    wide_df = long.pivot(index="time", columns="signal_id", values="value")
+    order = sorted(int(i) for i in wide_df.columns)
+    wide_df = wide_df[order]
+    wide_df.columns = pd.Index([names[i] for i in order], name="signal")
+    return wide_df

@@ -528,6 +528,16 @@ impl PyStateModel {
         (self.dims.states, self.dims.inputs, self.dims.outputs)
     }
 
+    /// A StateModel holds arbitrary Python callables (lambdas, closures, bound methods)
+    /// that need not pickle, so it refuses with a clear ``TypeError``; rebuild it from
+    /// its functions, or use a ``LinearModel`` or ``BatteryCircuit``, which pickle.
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "a StateModel holds Python callables and cannot be pickled: rebuild it from its \
+             functions where it is needed, or use a LinearModel or BatteryCircuit",
+        ))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "StateModel(states={}, inputs={}, outputs={})",

@@ -42,6 +42,14 @@ pub(crate) fn rows<'a>(
     let s = x
         .as_slice()
         .map_err(|e| invalid_input(format!("X is not contiguous: {e}")))?;
+    if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+        return Err(to_py(twin::Error::NonFinite(format!(
+            "X at row {}, column {} ({})",
+            i / d,
+            i % d,
+            s[i]
+        ))));
+    }
     Ok((s, d))
 }
 

@@ -138,10 +138,22 @@ fn fleet(
             view.nrows()
         )));
     }
+    if let Some(((r, c), v)) = view.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(to_py(twin::Error::NonFinite(format!(
+            "X at row {r}, column {c} ({v}; unit {})",
+            ids[r]
+        ))));
+    }
     let time: Vec<f64> = match cycles {
         Some(c) => {
             let cro = arrays::vector("cycles", c)?;
             let t = arrays::slice("cycles", &cro)?;
+            if let Some(i) = t.iter().position(|v| !v.is_finite()) {
+                return Err(to_py(twin::Error::NonFinite(format!(
+                    "cycles at position {i} ({})",
+                    t[i]
+                ))));
+            }
             if t.len() != ids.len() {
                 return Err(invalid_input(format!(
                     "cycles has {} values for {} rows of X",

@@ -54,6 +54,14 @@ struct Ids {
     current_setpoint: SignalId,
 }
 
+/// The ids of [`BatteryCell::standard_schema`] (a restored entity's).
+fn standard_ids() -> Ids {
+    match Ids::resolve(&BatteryCell::standard_schema()) {
+        Ok(ids) => ids,
+        Err(e) => unreachable!("the standard schema lacks a signal: {e}"),
+    }
+}
+
 impl Ids {
     fn resolve(schema: &Schema) -> Result<Self> {
         Ok(Ids {
@@ -79,11 +87,19 @@ impl Ids {
 /// assert_eq!(cell.now().as_secs_f64(), 3803.0);
 /// # Ok::<(), twin::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// It serializes with serde (JSON) to its full state, including the noise generator's
+/// position, so a restored entity continues with exactly the same samples; the schema
+/// and ids are the standard ones and are not stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatteryCell {
     circuit: BatteryCircuit,
+    #[serde(skip, default = "BatteryCell::standard_schema")]
     schema: Schema,
+    #[serde(skip, default = "standard_ids")]
     ids: Ids,
+    #[serde(with = "crate::entity::rng_serde")]
     rng: ChaCha8Rng,
     time_s: f64,
     x: [f64; 4],
@@ -126,6 +142,11 @@ impl BatteryCell {
             current: 0.0,
             circuit,
         })
+    }
+
+    /// The cell's equivalent-circuit parameters.
+    pub fn circuit(&self) -> &BatteryCircuit {
+        &self.circuit
     }
 
     /// Set the current drawn, A.

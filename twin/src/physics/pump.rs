@@ -187,6 +187,14 @@ struct Ids {
     speed_setpoint: SignalId,
 }
 
+/// The ids of [`PumpDrive::standard_schema`] (a restored entity's).
+fn standard_ids() -> Ids {
+    match Ids::resolve(&PumpDrive::standard_schema()) {
+        Ok(ids) => ids,
+        Err(e) => unreachable!("the standard schema lacks a signal: {e}"),
+    }
+}
+
 impl Ids {
     fn resolve(schema: &Schema) -> Result<Self> {
         Ok(Ids {
@@ -210,11 +218,19 @@ impl Ids {
 /// assert!(p.wear() > 0.2 && worn.head < p.config().operating_point(1450.0, 0.0).head);
 /// # Ok::<(), twin::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// It serializes with serde (JSON) to its full state, including the noise generator's
+/// position, so a restored entity continues with exactly the same samples; the schema
+/// and ids are the standard ones and are not stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PumpDrive {
     config: PumpConfig,
+    #[serde(skip, default = "PumpDrive::standard_schema")]
     schema: Schema,
+    #[serde(skip, default = "standard_ids")]
     ids: Ids,
+    #[serde(with = "crate::entity::rng_serde")]
     rng: ChaCha8Rng,
     time_s: f64,
     unit_rate: f64,

@@ -115,6 +115,14 @@ struct Ids {
     power_setpoint: SignalId,
 }
 
+/// The ids of [`ThermalMass::standard_schema`] (a restored entity's).
+fn standard_ids() -> Ids {
+    match Ids::resolve(&ThermalMass::standard_schema()) {
+        Ok(ids) => ids,
+        Err(e) => unreachable!("the standard schema lacks a signal: {e}"),
+    }
+}
+
 impl Ids {
     fn resolve(schema: &Schema) -> Result<Self> {
         Ok(Ids {
@@ -137,11 +145,19 @@ impl Ids {
 /// assert!((m.temperature() - 75.0).abs() < 0.5);
 /// # Ok::<(), twin::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// It serializes with serde (JSON) to its full state, including the noise generator's
+/// position, so a restored entity continues with exactly the same samples; the schema
+/// and ids are the standard ones and are not stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ThermalMass {
     config: ThermalConfig,
+    #[serde(skip, default = "ThermalMass::standard_schema")]
     schema: Schema,
+    #[serde(skip, default = "standard_ids")]
     ids: Ids,
+    #[serde(with = "crate::entity::rng_serde")]
     rng: ChaCha8Rng,
     time_s: f64,
     temp: f64,
@@ -187,6 +203,11 @@ impl ThermalMass {
             ambient: config.ambient,
             config,
         })
+    }
+
+    /// The thermal mass's configuration.
+    pub fn config(&self) -> &ThermalConfig {
+        &self.config
     }
 
     /// The true temperature, °C.

@@ -222,6 +222,14 @@ struct Ids {
     derate: SignalId,
 }
 
+/// The ids of [`WindTurbine::standard_schema`] (a restored entity's).
+fn standard_ids() -> Ids {
+    match Ids::resolve(&WindTurbine::standard_schema()) {
+        Ok(ids) => ids,
+        Err(e) => unreachable!("the standard schema lacks a signal: {e}"),
+    }
+}
+
 impl Ids {
     fn resolve(schema: &Schema) -> Result<Self> {
         Ok(Ids {
@@ -235,11 +243,19 @@ impl Ids {
 /// A simulated wind turbine: each advance draws a fresh wind speed from the site's
 /// Weibull distribution (10-minute means are taken as independent) and accumulates blade
 /// damage by Miner's rule at that wind. The anemometer reports the wind of the last step.
-#[derive(Debug, Clone)]
+///
+/// It serializes with serde (JSON) to its full state, including the noise generator's
+/// position, so a restored entity continues with exactly the same samples; the schema
+/// and ids are the standard ones and are not stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WindTurbine {
     config: WindConfig,
+    #[serde(skip, default = "WindTurbine::standard_schema")]
     schema: Schema,
+    #[serde(skip, default = "standard_ids")]
     ids: Ids,
+    #[serde(with = "crate::entity::rng_serde")]
     rng: ChaCha8Rng,
     time_s: f64,
     unit_cycles: f64,
