@@ -248,6 +248,10 @@ TESTED_ELSEWHERE = {
     "RegressionRul": "test_analytics_rul.py",
     "SimilarityRul": "test_analytics_rul.py",
     "RulEnsemble": "test_analytics_rul.py",
+    "DetectorEngine": "test_engines.py",
+    "MultivariateEngine": "test_engines.py",
+    "RulEngine": "test_engines.py",
+    "DerateRule": "test_engines.py",
 }
 
 #: Where a class's name does not appear in the test that pickles it: a line of that test.
