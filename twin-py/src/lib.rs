@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 pub mod analytics;
 pub mod columns;
+pub mod connection;
 pub mod digital_twin;
 pub mod errors;
 // fleet bindings (issue 7)
@@ -26,6 +27,7 @@ pub mod results;
 pub mod schema;
 // sim bindings (issue 5)
 pub mod sim;
+pub mod simnet;
 pub mod whatif;
 
 /// Native core of the `twin` package; import from `twin` instead.
@@ -88,6 +90,13 @@ mod _twin {
     #[pymodule_export]
     use crate::fleet::{PyFleet, PyFleetReport};
     // ---- end fleet ----
+
+    // ---- connections ----
+    #[pymodule_export]
+    use crate::connection::PyStepReport;
+    #[pymodule_export]
+    use crate::simnet::PySimNetwork;
+    // ---- end connections ----
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

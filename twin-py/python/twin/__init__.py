@@ -224,3 +224,9 @@ from twin._twin import CancelledError
 
 __all__ += ["CancelledError"]
 # ---- end progress ----
+
+# ---- connections ----
+from twin._twin import SimNetwork, StepReport
+
+__all__ += ["SimNetwork", "StepReport"]
+# ---- end connections ----

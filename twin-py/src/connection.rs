@@ -1,0 +1,401 @@
+//! Connections from Python: `Twin.step` / `Twin.flush` over any object that follows the
+//! connection protocol, and the `StepReport` they return.
+//!
+//! A connection is any Python object with
+//! - `poll(max_samples: int)` returning the three columns `(times, signals, values)`
+//!   (int64 ns, uint32 ids, float64; a tuple of array-likes, the primary form) or a dict
+//!   with the keys `"time"`, `"signal"`, `"value"`, at most `max_samples` long, and
+//! - `send(command: twin.Command) -> None`, which raises if the command could not be sent.
+//!
+//! The object is wrapped in [`PyConnection`], a Rust [`DataConnection`], so the twin runs
+//! exactly the code of [`twin::Twin::step`]: the twin's lock is held for the whole step
+//! and the adaptor takes the GIL for each Python call. A connection that calls back into
+//! the twin it is stepping gets a `TwinError` (see [`stepping`]) instead of a deadlock.
+
+use std::cell::RefCell;
+
+use pyo3::exceptions::{PyConnectionError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use twin::connection::DataConnection;
+use twin::{Command, SampleBatch, SignalId, Timestamp};
+
+use crate::columns;
+use crate::digital_twin::PyTwin;
+use crate::errors::{invalid_input, to_py, twin_error};
+use crate::results::{PyCommand, PyIngestReport};
+
+thread_local! {
+    /// Addresses of the twins this thread is stepping while it runs a connection's Python
+    /// code: a call back into one of them must not wait for the lock this thread holds.
+    static STEPPING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether this thread is inside a connection callback of the twin at `addr`.
+pub(crate) fn stepping(addr: usize) -> bool {
+    STEPPING.with(|s| s.borrow().contains(&addr))
+}
+
+/// The error a connection callback gets when it calls back into the twin being stepped.
+pub(crate) fn reentry_error() -> PyErr {
+    twin_error(
+        "a connection's poll or send called back into the twin that is stepping it; \
+         read the twin after step/flush returns",
+    )
+}
+
+/// Marks a twin as being stepped by this thread until dropped.
+struct SteppingGuard(usize);
+
+impl SteppingGuard {
+    fn new(addr: usize) -> Self {
+        STEPPING.with(|s| s.borrow_mut().push(addr));
+        SteppingGuard(addr)
+    }
+}
+
+impl Drop for SteppingGuard {
+    fn drop(&mut self) {
+        STEPPING.with(|s| {
+            let mut v = s.borrow_mut();
+            if let Some(i) = v.iter().rposition(|&a| a == self.0) {
+                v.remove(i);
+            }
+        });
+    }
+}
+
+/// A Python object that follows the connection protocol, as a Rust [`DataConnection`].
+///
+/// An exception raised by `poll` is kept and re-raised by the caller once the step is
+/// over; an exception raised by `send` is the failure of that one command (recorded in the
+/// twin's audit log as Rust does).
+pub(crate) struct PyConnection {
+    obj: Py<PyAny>,
+    poll_error: Option<PyErr>,
+}
+
+impl PyConnection {
+    /// Check that `obj` has `poll` and `send`, and wrap it.
+    pub(crate) fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        for m in ["poll", "send"] {
+            let ok = obj.getattr(m).map(|a| a.is_callable()).unwrap_or(false);
+            if !ok {
+                return Err(PyTypeError::new_err(format!(
+                    "conn must be a connection: an object with poll(max_samples) and \
+                     send(command) methods (a SimNetwork, CsvReplay, channel end or your own \
+                     class); {} has no {m}()",
+                    obj.get_type().name()?
+                )));
+            }
+        }
+        Ok(PyConnection {
+            obj: obj.clone().unbind(),
+            poll_error: None,
+        })
+    }
+
+    /// The exception `poll` raised, if it did.
+    pub(crate) fn take_poll_error(&mut self) -> Option<PyErr> {
+        self.poll_error.take()
+    }
+}
+
+/// A new exception of the same class as `e` with `prefix` before its message (or `e`
+/// itself if that class cannot be made from one message).
+fn with_context(py: Python<'_>, e: PyErr, prefix: &str) -> PyErr {
+    let msg = format!("{prefix}{}", e.value(py));
+    match e.get_type(py).call1((msg,)) {
+        Ok(v) => {
+            let new = PyErr::from_value(v);
+            new.set_cause(py, Some(e));
+            new
+        }
+        Err(_) => e,
+    }
+}
+
+/// The columns a `poll` returned, appended to `out`; returns how many samples.
+pub(crate) fn append_columns(
+    py: Python<'_>,
+    what: &str,
+    ret: &Bound<'_, PyAny>,
+    max: usize,
+    out: &mut SampleBatch,
+) -> PyResult<usize> {
+    let (t, s, v) = if let Ok(d) = ret.cast::<PyDict>() {
+        let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
+            d.get_item(k)?.ok_or_else(|| {
+                invalid_input(format!(
+                    "{what} returned a dict without the key {k:?}; expected \"time\", \"signal\", \"value\""
+                ))
+            })
+        };
+        (get("time")?, get("signal")?, get("value")?)
+    } else if let Ok(tup) = ret.cast::<PyTuple>() {
+        if tup.len() != 3 {
+            return Err(invalid_input(format!(
+                "{what} returned a tuple of {} items; expected (times, signals, values)",
+                tup.len()
+            )));
+        }
+        (tup.get_item(0)?, tup.get_item(1)?, tup.get_item(2)?)
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must return a tuple (times, signals, values) or a dict with \"time\", \
+             \"signal\", \"value\"; got {}",
+            ret.get_type().name()?
+        )));
+    };
+    let prefix = format!("{what}: ");
+    let t = columns::times(&t).map_err(|e| with_context(py, e, &prefix))?;
+    let s = columns::signals(&s).map_err(|e| with_context(py, e, &prefix))?;
+    let v = columns::values(&v).map_err(|e| with_context(py, e, &prefix))?;
+    let (ts, ss, vs) = (
+        t.column.as_slice()?,
+        s.column.as_slice()?,
+        v.column.as_slice()?,
+    );
+    if ss.len() != ts.len() || vs.len() != ts.len() {
+        return Err(invalid_input(format!(
+            "{what} returned columns of different lengths: times {}, signals {}, values {}",
+            ts.len(),
+            ss.len(),
+            vs.len()
+        )));
+    }
+    if ts.len() > max {
+        return Err(invalid_input(format!(
+            "{what} returned {} samples, more than max_samples={max}",
+            ts.len()
+        )));
+    }
+    for i in 0..ts.len() {
+        out.push(Timestamp(ts[i]), SignalId(ss[i]), vs[i]);
+    }
+    Ok(ts.len())
+}
+
+/// The Rust error recorded for a command whose `send` raised `e`.
+fn send_error(py: Python<'_>, e: &PyErr) -> twin::Error {
+    let ty = e
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "exception".into());
+    let msg = format!("send raised {ty}: {}", e.value(py));
+    if e.is_instance_of::<PyConnectionError>(py) || ty == "DisconnectedError" {
+        twin::Error::Disconnected(msg)
+    } else {
+        twin::Error::Io(std::io::Error::other(msg))
+    }
+}
+
+impl DataConnection for PyConnection {
+    fn poll(&mut self, out: &mut SampleBatch, max: usize) -> twin::Result<usize> {
+        Python::attach(|py| {
+            let r = self
+                .obj
+                .bind(py)
+                .call_method1("poll", (max,))
+                .and_then(|ret| append_columns(py, "poll()", &ret, max, out));
+            match r {
+                Ok(n) => Ok(n),
+                Err(e) => {
+                    self.poll_error = Some(e);
+                    Err(twin::Error::InvalidInput(
+                        "the connection's poll raised".into(),
+                    ))
+                }
+            }
+        })
+    }
+
+    fn send(&mut self, command: &Command) -> twin::Result<()> {
+        Python::attach(|py| {
+            let r = Py::new(py, PyCommand::from(command))
+                .and_then(|c| self.obj.bind(py).call_method1("send", (c,)));
+            match r {
+                Ok(_) => Ok(()),
+                Err(e) => Err(send_error(py, &e)),
+            }
+        })
+    }
+}
+
+/// What one :meth:`Twin.step` did: samples ``polled`` from the connection, how many were
+/// ``accepted`` / ``rejected`` (``ingest`` has the details), and commands ``sent`` or
+/// ``failed`` (a failed send is in the audit log). ``accepted + rejected == polled``.
+///
+/// >>> import twin
+/// >>> t = twin.Twin(twin.Schema.conveyor())
+/// >>> class Conn:
+/// ...     def poll(self, max_samples): return ([0, 1], [0, 0], [1.0, float("nan")])
+/// ...     def send(self, command): pass
+/// >>> t.step(Conn())
+/// StepReport(polled=2, accepted=1, rejected=1, sent=0, failed=0)
+#[pyclass(frozen, eq, name = "StepReport", module = "twin")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyStepReport {
+    pub(crate) inner: twin::StepReport,
+}
+
+#[pymethods]
+impl PyStepReport {
+    /// Samples taken from the connection.
+    #[getter]
+    fn polled(&self) -> usize {
+        self.inner.polled
+    }
+
+    /// Samples taken into the state.
+    #[getter]
+    fn accepted(&self) -> usize {
+        self.inner.ingest.accepted
+    }
+
+    /// Samples refused (see ``ingest.rejections``).
+    #[getter]
+    fn rejected(&self) -> usize {
+        self.inner.ingest.rejected()
+    }
+
+    /// Commands handed to the connection.
+    #[getter]
+    fn sent(&self) -> usize {
+        self.inner.sent
+    }
+
+    /// Commands whose send failed (recorded in the audit log, not retried).
+    #[getter]
+    fn failed(&self) -> usize {
+        self.inner.send_failed
+    }
+
+    /// The :class:`IngestReport` of the polled samples.
+    #[getter]
+    fn ingest(&self) -> PyIngestReport {
+        PyIngestReport {
+            accepted: self.inner.ingest.accepted,
+            rejections: self.inner.ingest.rejections.clone(),
+            copied: Vec::new(),
+        }
+    }
+
+    /// Rebuild a report from its JSON (what pickling uses).
+    #[staticmethod]
+    fn from_json(json: &str) -> PyResult<Self> {
+        serde_json::from_str(json)
+            .map(|inner| PyStepReport { inner })
+            .map_err(|e| to_py(e.into()))
+    }
+
+    /// The report as JSON.
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(|e| to_py(e.into()))
+    }
+
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let f = py.get_type::<PyStepReport>().getattr("from_json")?;
+        Ok((f, PyTuple::new(py, [self.to_json()?])?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "StepReport(polled={}, accepted={}, rejected={}, sent={}, failed={})",
+            self.inner.polled,
+            self.inner.ingest.accepted,
+            self.inner.ingest.rejected(),
+            self.inner.sent,
+            self.inner.send_failed
+        )
+    }
+}
+
+/// The `max_samples` argument.
+fn max_arg(max_samples: i64) -> PyResult<usize> {
+    usize::try_from(max_samples)
+        .map_err(|_| invalid_input(format!("max_samples must be >= 0, got {max_samples}")))
+}
+
+/// A connection implemented in Rust behind a Python object (a `SimNetwork`, a
+/// `CsvReplay`, a channel end): `Twin.step` runs it directly, with no Python call.
+pub(crate) trait NativeConnection: Sync {
+    /// Run `f` on the connection under its lock; an error message if it is unusable.
+    fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String>;
+}
+
+/// The Rust connection behind `conn`, if it is one of the built-in connection classes.
+fn native_of<'a>(conn: &'a Bound<'_, PyAny>) -> Option<&'a dyn NativeConnection> {
+    if let Ok(n) = conn.cast::<crate::simnet::PySimNetwork>() {
+        return Some(n.get());
+    }
+    None
+}
+
+/// Run `f` on the twin and the native connection `nc`: the twin's lock first, then the
+/// connection's, with the GIL released.
+fn run_native<R: Send>(
+    tw: &PyTwin,
+    py: Python<'_>,
+    nc: &dyn NativeConnection,
+    f: impl FnOnce(&mut twin::Twin, &mut dyn DataConnection) -> R + Send,
+) -> PyResult<R> {
+    let (ok, out) = tw.with_twin(py, true, move |t| {
+        let mut f = Some(f);
+        let mut out = None;
+        let ok = nc.with_connection(&mut |c| {
+            if let Some(f) = f.take() {
+                out = Some(f(&mut *t, c));
+            }
+        });
+        (ok, out)
+    })?;
+    ok.map_err(twin_error)?;
+    out.ok_or_else(|| twin_error("the connection was not run"))
+}
+
+/// `Twin.step(conn, max_samples)`.
+pub(crate) fn step(
+    tw: &PyTwin,
+    py: Python<'_>,
+    conn: &Bound<'_, PyAny>,
+    max_samples: i64,
+) -> PyResult<PyStepReport> {
+    let max = max_arg(max_samples)?;
+    if let Some(nc) = native_of(conn) {
+        return run_native(tw, py, nc, move |t, c| t.step(c, max))?
+            .map(|inner| PyStepReport { inner })
+            .map_err(to_py);
+    }
+    let mut pc = PyConnection::new(conn)?;
+    let addr = tw as *const PyTwin as usize;
+    let r = tw.with_twin(py, false, |t| {
+        let _g = SteppingGuard::new(addr);
+        t.step(&mut pc, max)
+    })?;
+    if let Some(e) = pc.take_poll_error() {
+        return Err(e);
+    }
+    r.map(|inner| PyStepReport { inner }).map_err(to_py)
+}
+
+/// `Twin.flush(conn)`.
+pub(crate) fn flush(
+    tw: &PyTwin,
+    py: Python<'_>,
+    conn: &Bound<'_, PyAny>,
+) -> PyResult<(usize, usize)> {
+    if let Some(nc) = native_of(conn) {
+        return run_native(tw, py, nc, |t, c| t.flush(c));
+    }
+    let mut pc = PyConnection::new(conn)?;
+    let addr = tw as *const PyTwin as usize;
+    tw.with_twin(py, false, |t| {
+        let _g = SteppingGuard::new(addr);
+        t.flush(&mut pc)
+    })
+}
