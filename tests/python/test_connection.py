@@ -438,3 +438,107 @@ def test_step_on_a_sim_network_from_threads_loses_nothing():
     assert tw.counters["accepted"] == s["polled"] == s["delivered"]
     assert s["sensed"] == s["delivered"] + s["in_flight"]
     assert not math.isnan(tw.reported("belt_speed"))
+
+
+# ---------------------------------------------------------------- CSV replay and export
+
+
+def test_csv_replay_feeds_a_twin_and_counts_refusals(tmp_path):
+    p = tmp_path / "rec.csv"
+    p.write_text(
+        "time_ns,signal,value\n"
+        "0,load,0.5\n"
+        "1000000000,vibration,2.5\n"
+        "2000000000,load,NaN\n"
+        "3000000000,load,0.75\n"
+        "1000000000,load,0.1\n"
+    )
+    r = twin.CsvReplay(p, CONVEYOR)
+    assert (r.total, r.remaining, r.finished, r.bad_rows) == (5, 5, False, [])
+    t = twin.Twin(CONVEYOR, monitor=False)
+    t.command("set_speed", 1.4, 0)
+    s1 = t.step(r, max_samples=3)
+    assert (s1.polled, s1.accepted, s1.rejected, s1.sent) == (3, 2, 1, 1)
+    s2 = t.step(r)
+    assert (s2.polled, s2.accepted, s2.rejected) == (2, 1, 1)
+    assert r.finished and r.remaining == 0
+    assert t.counters["non_finite"] == 1 and t.counters["out_of_order"] == 1
+    assert t.reported("load") == 0.75 and t.reported("vibration") == 2.5
+    assert [(c.name, c.value) for c in r.sent_commands] == [("set_speed", 1.4)]
+    assert t.step(r).polled == 0
+
+
+def test_csv_replay_strict_names_the_line_and_lenient_counts_bad_rows(tmp_path):
+    text = (
+        "time_ns,signal,value\n"
+        "0,load,0.5\n"
+        "x,load,0.6\n"
+        "2,rpm,1.0\n"
+        "3,load\n"
+        "\n"
+        "4,load,0.7\n"
+    )
+    with pytest.raises(twin.InvalidInputError, match="line 3: bad time"):
+        twin.CsvReplay(text, CONVEYOR, text=True)
+    r = twin.CsvReplay(text, CONVEYOR, strict=False, text=True)
+    assert r.total == 2
+    assert [n for n, _ in r.bad_rows] == [3, 4, 5]
+    assert "unknown signal" in r.bad_rows[1][1] and "3 fields" in r.bad_rows[2][1]
+    # Every line is either a sample or a counted bad row: nothing is lost silently.
+    data_lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
+    assert r.total + len(r.bad_rows) == len(data_lines)
+    times, signals, values = r.poll(10)
+    assert times.tolist() == [0, 4] and values.tolist() == [0.5, 0.7]
+    with pytest.raises(twin.InvalidInputError, match="line 1"):
+        twin.CsvReplay("time,sig\n", CONVEYOR, strict=False, text=True)
+    with pytest.raises(twin.IoError):
+        twin.CsvReplay("/nonexistent/rec.csv", CONVEYOR)
+    with pytest.raises(TypeError, match="source must be a path"):
+        twin.CsvReplay(42, CONVEYOR)
+
+
+def test_history_exported_as_csv_replays_into_an_identical_twin(tmp_path):
+    net = twin.SimNetwork({"latency_s": 0.01}, seed=1)
+    net.add_device(twin.ConveyorDrive(seed=9), 15.0)
+    net.advance_to(900.0)
+    a = twin.Twin(CONVEYOR, monitor=False, limits={"max_history_samples": 10_000})
+    a.step(net)
+    p = tmp_path / "history.csv"
+    n = twin.export_history_csv(a, p)
+    assert n == a.counters["accepted"] == 60 * len(twin.ConveyorDrive().sense())
+    assert p.read_text().startswith("time_ns,signal,value\n0,")
+    b = twin.Twin(CONVEYOR, monitor=False, limits={"max_history_samples": 10_000})
+    r = twin.CsvReplay(str(p), CONVEYOR)
+    assert b.step(r, max_samples=n + 1).accepted == n
+    ha, hb = a.history(), b.history()
+    for k in ("time", "signal", "value"):
+        assert np.array_equal(ha[k], hb[k])  # values round-trip exactly
+
+
+def test_write_csv_checks_ids_before_writing(tmp_path):
+    p = tmp_path / "w.csv"
+    assert twin.write_csv(p, CONVEYOR, [1, 2], [0, 1], [0.1, float("nan")]) == 2
+    r = twin.CsvReplay(p, CONVEYOR)
+    _, _, v = r.poll()
+    assert v[0] == 0.1 and math.isnan(v[1])
+    q = tmp_path / "bad.csv"
+    with pytest.raises(twin.UnknownSignalError):
+        twin.write_csv(q, CONVEYOR, [1], [99], [0.0])
+    assert not q.exists()
+    with pytest.raises(twin.InvalidInputError, match="equal length|length"):
+        twin.write_csv(q, CONVEYOR, [1, 2], [0], [0.0])
+
+
+def test_csv_replay_pickles_mid_replay_with_nan_and_commands(tmp_path):
+    text = "time_ns,signal,value\n0,load,0.5\n1,load,NaN\n2,load,0.6\n3,load,0.7\n"
+    r = twin.CsvReplay(text, CONVEYOR, strict=False, text=True)
+    t = twin.Twin(CONVEYOR, monitor=False)
+    t.command("set_speed", 1.1, 0)
+    t.step(r, max_samples=1)
+    r2 = pickle.loads(pickle.dumps(r))
+    assert (r2.total, r2.remaining) == (4, 3)
+    assert r2.sent_commands == r.sent_commands
+    a, b = r.poll(), r2.poll()
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[2], b[2], equal_nan=True)
+    assert math.isnan(b[2][0])
+    assert "CsvReplay: 4 samples" in repr(r2)

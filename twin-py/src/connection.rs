@@ -333,6 +333,9 @@ fn native_of<'a>(conn: &'a Bound<'_, PyAny>) -> Option<&'a dyn NativeConnection>
     if let Ok(n) = conn.cast::<crate::simnet::PySimNetwork>() {
         return Some(n.get());
     }
+    if let Ok(n) = conn.cast::<PyCsvReplay>() {
+        return Some(n.get());
+    }
     None
 }
 
@@ -398,4 +401,382 @@ pub(crate) fn flush(
         let _g = SteppingGuard::new(addr);
         t.flush(&mut pc)
     })
+}
+
+// ---- CSV replay and export ----
+
+/// Parse a CSV recording (`time_ns,signal,value`, signals by name). Strict: the first
+/// malformed line is an error naming it (as [`twin::connection::read_csv`]). Lenient:
+/// malformed lines are skipped and returned as `(line number, reason)`.
+fn parse_csv(
+    text: &str,
+    schema: &twin::Schema,
+    strict: bool,
+) -> twin::Result<(SampleBatch, Vec<(usize, String)>)> {
+    use twin::connection::CSV_HEADER;
+    if strict {
+        return Ok((
+            twin::connection::read_csv(text.as_bytes(), schema)?,
+            Vec::new(),
+        ));
+    }
+    let mut lines = text.lines();
+    match lines.next() {
+        Some(h) if h.trim() == CSV_HEADER => {}
+        _ => {
+            return Err(twin::Error::InvalidInput(format!(
+                "line 1: expected the header {CSV_HEADER:?}"
+            )))
+        }
+    }
+    let mut out = SampleBatch::new();
+    let mut bad = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let n = i + 2;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = (|| -> Result<(i64, SignalId, f64), String> {
+            let mut parts = line.split(',');
+            let (Some(t), Some(name), Some(v), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err("expected 3 fields".into());
+            };
+            let t: i64 = t
+                .trim()
+                .parse()
+                .map_err(|e| format!("bad time {t:?}: {e}"))?;
+            let v: f64 = v
+                .trim()
+                .parse()
+                .map_err(|e| format!("bad value {v:?}: {e}"))?;
+            let id = schema
+                .signal_id(name.trim())
+                .map_err(|_| format!("unknown signal {:?}", name.trim()))?;
+            Ok((t, id, v))
+        })();
+        match parsed {
+            Ok((t, id, v)) => out.push(Timestamp(t), id, v),
+            Err(why) => bad.push((n, why)),
+        }
+    }
+    Ok((out, bad))
+}
+
+struct Replay {
+    conn: twin::connection::ReplayConnection,
+    total: usize,
+}
+
+/// Plays back a CSV recording (header ``time_ns,signal,value``, one sample a line, signals
+/// by name, as written by :func:`write_csv`) as a connection for :meth:`Twin.step`, and
+/// keeps the commands the twin sends (:attr:`sent_commands`).
+///
+/// With ``strict=True`` (the default) a malformed line or an unknown signal raises
+/// :class:`InvalidInputError` / :class:`UnknownSignalError` naming the line; with
+/// ``strict=False`` such lines are skipped and listed in :attr:`bad_rows` as
+/// ``(line, reason)``. Values the twin refuses (NaN, out of range) are replayed and
+/// counted by the twin. ``source`` is a path or, with ``text=True``, the CSV itself.
+///
+/// >>> import twin
+/// >>> csv = "time_ns,signal,value\n0,load,0.5\n1000000000,load,oops\n2000000000,load,0.6\n"
+/// >>> r = twin.CsvReplay(csv, twin.Schema.conveyor(), strict=False, text=True)
+/// >>> r.bad_rows
+/// [(3, 'bad value "oops": invalid float literal')]
+/// >>> t = twin.Twin(twin.Schema.conveyor())
+/// >>> t.step(r).accepted, r.finished
+/// (2, True)
+#[pyclass(frozen, name = "CsvReplay", module = "twin")]
+pub struct PyCsvReplay {
+    state: std::sync::Mutex<Replay>,
+    bad_rows: Vec<(usize, String)>,
+}
+
+impl PyCsvReplay {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Replay>> {
+        self.state
+            .lock()
+            .map_err(|_| twin_error("this replay is unusable: an earlier call panicked"))
+    }
+}
+
+impl NativeConnection for PyCsvReplay {
+    fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String> {
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| "this replay is unusable: an earlier call panicked".to_string())?;
+        f(&mut st.conn);
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyCsvReplay {
+    #[new]
+    #[pyo3(signature = (source, schema, strict = true, text = false))]
+    fn new(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        schema: &Bound<'_, crate::schema::PySchema>,
+        strict: bool,
+        text: bool,
+    ) -> PyResult<Self> {
+        let content: String = if text {
+            source
+                .extract()
+                .map_err(|_| PyTypeError::new_err("source must be a str when text=True"))?
+        } else {
+            let path = py
+                .import("os")?
+                .call_method1("fspath", (source,))
+                .map_err(|_| PyTypeError::new_err("source must be a path (str or os.PathLike)"))?
+                .extract::<String>()?;
+            std::fs::read_to_string(&path).map_err(|e| {
+                to_py(twin::Error::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("{path}: {e}"),
+                )))
+            })?
+        };
+        let schema = schema.get().inner.clone();
+        let (batch, bad_rows) = py
+            .detach(|| parse_csv(&content, &schema, strict))
+            .map_err(to_py)?;
+        let total = batch.len();
+        Ok(PyCsvReplay {
+            state: std::sync::Mutex::new(Replay {
+                conn: twin::connection::ReplayConnection::new(batch),
+                total,
+            }),
+            bad_rows,
+        })
+    }
+
+    /// Up to ``max_samples`` samples not yet replayed: ``(times, signals, values)`` as
+    /// int64, uint32 and float64 numpy arrays (the connection protocol).
+    #[pyo3(signature = (max_samples = 10_000))]
+    fn poll<'py>(&self, py: Python<'py>, max_samples: i64) -> PyResult<Bound<'py, PyTuple>> {
+        use numpy::IntoPyArray;
+        let max = max_arg(max_samples)?;
+        let mut out = SampleBatch::new();
+        self.lock()?.conn.poll(&mut out, max).map_err(to_py)?;
+        let b = out.as_ref();
+        PyTuple::new(
+            py,
+            [
+                b.times().to_vec().into_pyarray(py).into_any(),
+                b.signals().to_vec().into_pyarray(py).into_any(),
+                b.values().to_vec().into_pyarray(py).into_any(),
+            ],
+        )
+    }
+
+    /// Keep a command the twin sent (see :attr:`sent_commands`).
+    fn send(&self, command: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = command.cast::<PyCommand>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "command must be a twin.Command, not {}",
+                command
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let cmd = c.get().to_command()?;
+        self.lock()?.conn.send(&cmd).map_err(to_py)
+    }
+
+    /// Samples in the recording (bad rows not counted).
+    #[getter]
+    fn total(&self) -> PyResult<usize> {
+        Ok(self.lock()?.total)
+    }
+
+    /// Samples not yet replayed.
+    #[getter]
+    fn remaining(&self) -> PyResult<usize> {
+        Ok(self.lock()?.conn.remaining())
+    }
+
+    /// Whether every sample has been replayed.
+    #[getter]
+    fn finished(&self) -> PyResult<bool> {
+        Ok(self.lock()?.conn.is_finished())
+    }
+
+    /// Lines skipped by a lenient read: ``(line number, reason)``.
+    #[getter]
+    fn bad_rows(&self) -> Vec<(usize, String)> {
+        self.bad_rows.clone()
+    }
+
+    /// The commands the twin sent during the replay, in order.
+    #[getter]
+    fn sent_commands(&self) -> PyResult<Vec<PyCommand>> {
+        Ok(self
+            .lock()?
+            .conn
+            .sent_commands()
+            .iter()
+            .map(PyCommand::from)
+            .collect())
+    }
+
+    /// The replay's state as JSON (what pickling uses).
+    fn to_json(&self) -> PyResult<String> {
+        let st = self.lock()?;
+        let mut all = st.conn.clone();
+        let mut rest = SampleBatch::new();
+        let n = all.remaining();
+        all.poll(&mut rest, n).map_err(to_py)?;
+        let b = rest.as_ref();
+        // Values as their IEEE-754 bits: a recording may hold NaN, which JSON cannot.
+        let bits: Vec<u64> = b.values().iter().map(|v| v.to_bits()).collect();
+        let v = serde_json::json!({
+            "total": st.total,
+            "times": b.times(),
+            "signals": b.signals(),
+            "value_bits": bits,
+            "sent": st.conn.sent_commands(),
+            "bad_rows": self.bad_rows,
+        });
+        Ok(v.to_string())
+    }
+
+    /// Rebuild a replay from :meth:`to_json`: the samples not yet replayed, the commands
+    /// kept and the bad rows.
+    #[staticmethod]
+    fn from_json(json: &str) -> PyResult<Self> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Saved {
+            total: usize,
+            times: Vec<i64>,
+            signals: Vec<u32>,
+            value_bits: Vec<u64>,
+            sent: Vec<Command>,
+            bad_rows: Vec<(usize, String)>,
+        }
+        let s: Saved = serde_json::from_str(json)
+            .map_err(|e| to_py(twin::Error::Serialization(format!("CsvReplay: {e}"))))?;
+        let values: Vec<f64> = s.value_bits.iter().map(|&b| f64::from_bits(b)).collect();
+        let mut remaining = SampleBatch::new();
+        remaining.extend_from(twin::BatchRef::new(&s.times, &s.signals, &values).map_err(to_py)?);
+        let mut conn = twin::connection::ReplayConnection::new(remaining);
+        for c in &s.sent {
+            conn.send(c).map_err(to_py)?;
+        }
+        Ok(PyCsvReplay {
+            state: std::sync::Mutex::new(Replay {
+                conn,
+                total: s.total,
+            }),
+            bad_rows: s.bad_rows,
+        })
+    }
+
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let f = py.get_type::<PyCsvReplay>().getattr("from_json")?;
+        Ok((f, PyTuple::new(py, [self.to_json()?])?))
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        let st = self.lock()?;
+        Ok(format!(
+            "<CsvReplay: {} samples, {} remaining, {} bad rows, {} commands sent>",
+            st.total,
+            st.conn.remaining(),
+            self.bad_rows.len(),
+            st.conn.sent_commands().len()
+        ))
+    }
+}
+
+/// Write samples to ``path`` as CSV (``time_ns,signal,value``, signals by name from
+/// ``schema``), the format :class:`CsvReplay` reads; returns how many were written. An id
+/// not in the schema raises :class:`UnknownSignalError` and nothing is written.
+///
+/// >>> import os, tempfile, twin
+/// >>> p = os.path.join(tempfile.mkdtemp(), "h.csv")
+/// >>> s = twin.Schema.conveyor()
+/// >>> load = s.signal_id("load")
+/// >>> twin.write_csv(p, s, [0, 5], [load, load], [0.5, 0.75])
+/// 2
+/// >>> open(p).read()
+/// 'time_ns,signal,value\n0,load,0.5\n5,load,0.75\n'
+#[pyfunction]
+pub fn write_csv(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    schema: &Bound<'_, crate::schema::PySchema>,
+    times: &Bound<'_, PyAny>,
+    signals: &Bound<'_, PyAny>,
+    values: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
+    let t = columns::times(times)?;
+    let s = columns::signals(signals)?;
+    let v = columns::values(values)?;
+    let (ts, ss, vs) = (
+        t.column.as_slice()?,
+        s.column.as_slice()?,
+        v.column.as_slice()?,
+    );
+    let batch = twin::BatchRef::new(ts, ss, vs).map_err(to_py)?;
+    let schema = schema.get().inner.clone();
+    let path = py
+        .import("os")?
+        .call_method1("fspath", (path,))
+        .map_err(|_| PyTypeError::new_err("path must be a str or os.PathLike"))?
+        .extract::<String>()?;
+    write_batch(py, &path, &schema, batch)
+}
+
+fn write_batch(
+    py: Python<'_>,
+    path: &str,
+    schema: &twin::Schema,
+    batch: twin::BatchRef<'_>,
+) -> PyResult<usize> {
+    use std::io::Write;
+    // Check every id first, so a bad one leaves no half-written file.
+    for &id in batch.signals() {
+        schema.signal(SignalId(id)).map_err(to_py)?;
+    }
+    let n = batch.len();
+    py.detach(|| -> twin::Result<()> {
+        let f = std::fs::File::create(path)
+            .map_err(|e| twin::Error::Io(std::io::Error::new(e.kind(), format!("{path}: {e}"))))?;
+        let mut w = std::io::BufWriter::new(f);
+        twin::connection::write_csv(&mut w, schema, batch)?;
+        w.flush()?;
+        Ok(())
+    })
+    .map_err(to_py)?;
+    Ok(n)
+}
+
+/// Write a twin's history (:meth:`Twin.history`, kept when the twin has
+/// ``limits={"max_history_samples": n}``) to ``path`` as CSV; returns how many samples.
+#[pyfunction]
+pub fn export_history_csv(
+    py: Python<'_>,
+    twin: &Bound<'_, PyTwin>,
+    path: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
+    let tw = twin.get();
+    let h = tw.with_twin(py, false, |t| t.history())?;
+    let schema = twin.getattr("schema")?;
+    let schema = schema.cast::<crate::schema::PySchema>()?;
+    let path = py
+        .import("os")?
+        .call_method1("fspath", (path,))
+        .map_err(|_| PyTypeError::new_err("path must be a str or os.PathLike"))?
+        .extract::<String>()?;
+    write_batch(py, &path, &schema.get().inner, h.as_ref())
 }

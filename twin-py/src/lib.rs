@@ -93,7 +93,7 @@ mod _twin {
 
     // ---- connections ----
     #[pymodule_export]
-    use crate::connection::PyStepReport;
+    use crate::connection::{export_history_csv, write_csv, PyCsvReplay, PyStepReport};
     #[pymodule_export]
     use crate::simnet::PySimNetwork;
     // ---- end connections ----

@@ -226,7 +226,7 @@ __all__ += ["CancelledError"]
 # ---- end progress ----
 
 # ---- connections ----
-from twin._twin import SimNetwork, StepReport
+from twin._twin import CsvReplay, SimNetwork, StepReport, export_history_csv, write_csv
 
-__all__ += ["SimNetwork", "StepReport"]
+__all__ += ["CsvReplay", "SimNetwork", "StepReport", "export_history_csv", "write_csv"]
 # ---- end connections ----

@@ -1,5 +1,6 @@
 """Type stubs of the native module ``twin._twin`` (import its names from ``twin``)."""
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional, Union, final
 
@@ -1498,5 +1499,43 @@ class SimNetwork:
     def replay(link: Mapping[str, Any], seed: int, ops: list[tuple[Any, ...]]) -> SimNetwork:
         """Rebuild a network from its recipe and operation log (pickling)."""
     def __reduce__(self) -> tuple[Callable[..., SimNetwork], tuple[Any, ...]]: ...
+
+@final
+class CsvReplay:
+    """A CSV recording (time_ns,signal,value) played back as a connection."""
+
+    def __new__(
+        cls, source: Union[str, os.PathLike[str]], schema: Schema, strict: bool = True, text: bool = False
+    ) -> Self: ...
+    def poll(
+        self, max_samples: int = 10_000
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.float64]]: ...
+    def send(self, command: Command) -> None: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def bad_rows(self) -> list[tuple[int, str]]: ...
+    @property
+    def sent_commands(self) -> list[Command]: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(json: str) -> CsvReplay: ...
+    def __reduce__(self) -> tuple[Callable[[str], CsvReplay], tuple[str]]: ...
+
+def write_csv(
+    path: Union[str, os.PathLike[str]],
+    schema: Schema,
+    times: _IntArrayLike,
+    signals: _IntArrayLike,
+    values: _FloatArrayLike,
+) -> int:
+    """Write samples as CSV (time_ns,signal,value); the number written."""
+
+def export_history_csv(twin: Twin, path: Union[str, os.PathLike[str]]) -> int:
+    """Write a twin's history as CSV; the number of samples written."""
 
 # ---- end connections ----
