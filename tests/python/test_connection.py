@@ -542,3 +542,104 @@ def test_csv_replay_pickles_mid_replay_with_nan_and_commands(tmp_path):
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[2], b[2], equal_nan=True)
     assert math.isnan(b[2][0])
     assert "CsvReplay: 4 samples" in repr(r2)
+
+
+# ---------------------------------------------------------------- in-process channel
+
+
+def test_channel_feeds_a_twin_from_a_thread_with_blocking_publish():
+    dev, conn = twin.channel(64, "block")
+    t = twin.Twin(CONVEYOR, monitor=False)
+    n = 20_000
+    load = CONVEYOR.signal_id("load")
+
+    def produce():
+        times = np.arange(n, dtype=np.int64) * 1_000_000
+        assert dev.publish_batch(times[: n // 2], np.full(n // 2, load, np.uint32), np.full(n // 2, 0.5)) == n // 2
+        for k in range(n // 2, n):
+            dev.publish(int(times[k]), load, 0.6)
+        dev.close()
+
+    th = threading.Thread(target=produce)
+    th.start()
+    got = 0
+    while True:
+        try:
+            got += t.step(conn, 1000).accepted
+        except twin.DisconnectedError:
+            break
+    th.join()
+    assert got == n == t.counters["accepted"]
+    s = conn.stats
+    assert s == {"sent": n, "refused": 0, "dropped": 0, "delivered": n, "queued": 0}
+    assert dev.stats == s and dev.closed
+    assert t.reported("load") == 0.6
+    with pytest.raises(twin.DisconnectedError):
+        t.step(conn)  # still disconnected, nothing queued
+    with pytest.raises(twin.DisconnectedError):
+        dev.publish(0, 0, 1.0)
+
+
+@pytest.mark.parametrize("policy", ["reject", "drop_oldest"])
+def test_channel_counts_reconcile_under_overflow(policy):
+    dev, conn = twin.channel(8, policy)
+    refused = 0
+    for k in range(30):
+        try:
+            dev.publish(k, 0, float(k))
+        except twin.ChannelFullError:
+            refused += 1
+    s = dev.stats
+    assert s["sent"] == s["delivered"] + s["dropped"] + s["queued"]
+    if policy == "reject":
+        assert (refused, s["refused"], s["sent"], s["queued"]) == (22, 22, 8, 8)
+    else:
+        assert (refused, s["dropped"], s["sent"], s["queued"]) == (0, 22, 30, 8)
+    times, _, values = conn.poll(100)
+    expected = list(range(8)) if policy == "reject" else list(range(22, 30))
+    assert times.tolist() == expected and values.tolist() == [float(x) for x in expected]
+    s = conn.stats
+    assert (s["delivered"], s["queued"]) == (8, 0)
+    assert s["sent"] == s["delivered"] + s["dropped"] + s["queued"]
+
+
+def test_channel_publish_batch_reports_how_many_went_in_before_a_refusal():
+    dev, conn = twin.channel(4, "reject")
+    with pytest.raises(twin.ChannelFullError) as e:
+        dev.publish_batch(np.arange(10, dtype=np.int64), np.zeros(10, np.uint32), np.ones(10))
+    assert e.value.enqueued == 4
+    assert dev.stats["refused"] == 1 and dev.stats["sent"] == 4
+
+
+def test_commands_reach_the_device_end_and_a_full_command_queue_fails_the_send():
+    dev, conn = twin.channel(2, "block")
+    t = twin.Twin(CONVEYOR, monitor=False)
+    for k in range(3):
+        t.command("set_speed", 1.0 + 0.1 * k, k * 60 * S)
+    r = t.step(conn)
+    assert (r.sent, r.failed) == (2, 1)
+    assert t.audit_log()[-1]["reason"] == "channel_full"
+    assert [c.value for c in dev.try_recv_commands()] == [1.0, 1.1]
+    t.command("set_speed", 1.5, 300 * S)
+    dev.close()
+    assert t.flush(conn) == (0, 1)
+    assert t.audit_log()[-1]["reason"] == "disconnected"
+
+
+def test_channel_bad_input_and_no_pickling():
+    with pytest.raises(twin.InvalidInputError, match="capacity"):
+        twin.channel(0)
+    with pytest.raises(twin.InvalidInputError, match="policy"):
+        twin.channel(4, "drop_newest")
+    dev, conn = twin.channel(4)
+    with pytest.raises(TypeError, match="cannot pickle a DeviceEnd"):
+        pickle.dumps(dev)
+    with pytest.raises(TypeError, match="cannot pickle a TwinEnd"):
+        pickle.dumps(conn)
+    assert "DeviceEnd: sent=0" in repr(dev) and "TwinEnd: sent=0" in repr(conn)
+    dev.publish(0, -1, 1.0)
+    dev.publish(1, 2**40, 1.0)
+    r = twin.Twin(CONVEYOR, monitor=False).step(conn)
+    assert r.ingest.reasons == {"unknown_signal": 2}
+    with pytest.raises(TypeError):
+        dev.publish(0, "load", 1.0)

@@ -336,6 +336,9 @@ fn native_of<'a>(conn: &'a Bound<'_, PyAny>) -> Option<&'a dyn NativeConnection>
     if let Ok(n) = conn.cast::<PyCsvReplay>() {
         return Some(n.get());
     }
+    if let Ok(n) = conn.cast::<PyTwinEnd>() {
+        return Some(n.get());
+    }
     None
 }
 
@@ -779,4 +782,300 @@ pub fn export_history_csv(
         .map_err(|_| PyTypeError::new_err("path must be a str or os.PathLike"))?
         .extract::<String>()?;
     write_batch(py, &path, &schema.get().inner, h.as_ref())
+}
+
+// ---- in-process channel ----
+
+fn channel_stats<'py>(
+    py: Python<'py>,
+    s: twin::connection::ChannelStats,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("sent", s.sent)?;
+    d.set_item("refused", s.refused)?;
+    d.set_item("dropped", s.dropped)?;
+    d.set_item("delivered", s.delivered)?;
+    d.set_item("queued", s.sent - s.dropped - s.delivered)?;
+    Ok(d)
+}
+
+fn not_picklable(what: &str) -> PyErr {
+    PyTypeError::new_err(format!(
+        "cannot pickle a {what}: it is one end of a live in-process queue shared with another \
+         object; make a new twin.channel in the other process"
+    ))
+}
+
+/// The asset's end of a :func:`channel`: publishes samples (from any thread; a blocking
+/// publish releases the GIL), receives the twin's commands. :meth:`close` (or dropping
+/// it) disconnects it: the twin's end then reports :class:`DisconnectedError` once the
+/// queue is drained.
+#[pyclass(frozen, name = "DeviceEnd", module = "twin")]
+pub struct PyDeviceEnd {
+    inner: std::sync::Mutex<Option<twin::connection::DeviceEnd>>,
+    /// The twin's end, for the counts once this end is closed.
+    twin_end: std::sync::Weak<std::sync::Mutex<twin::connection::TwinEnd>>,
+    /// The counts when this end was closed, if the twin's end is gone too.
+    at_close: std::sync::Mutex<twin::connection::ChannelStats>,
+}
+
+impl PyDeviceEnd {
+    fn end(&self) -> PyResult<twin::connection::DeviceEnd> {
+        let g = self
+            .inner
+            .lock()
+            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))?;
+        g.clone().ok_or_else(|| {
+            to_py(twin::Error::Disconnected(
+                "this device end was closed".into(),
+            ))
+        })
+    }
+
+    fn counts(&self) -> PyResult<twin::connection::ChannelStats> {
+        let poisoned = || twin_error("this channel end is unusable: an earlier call panicked");
+        if let Some(d) = self.inner.lock().map_err(|_| poisoned())?.as_ref() {
+            return Ok(d.stats());
+        }
+        if let Some(t) = self.twin_end.upgrade() {
+            return Ok(t.lock().map_err(|_| poisoned())?.stats());
+        }
+        Ok(*self.at_close.lock().map_err(|_| poisoned())?)
+    }
+}
+
+#[pymethods]
+impl PyDeviceEnd {
+    /// Publish one sample (``time`` ns, ``signal`` id, ``value``) under the channel's
+    /// policy: ``"block"`` waits for room (with the GIL released), ``"reject"`` raises
+    /// :class:`ChannelFullError` when full (counted in ``stats["refused"]``),
+    /// ``"drop_oldest"`` discards the oldest queued sample (counted in ``stats["dropped"]``).
+    ///
+    /// A signal id outside ``[0, 2**32)`` is published as an id no schema has, so the twin
+    /// refuses it as ``"unknown_signal"`` (as :meth:`Twin.ingest_batch` does).
+    fn publish(&self, py: Python<'_>, time: i64, signal: i64, value: f64) -> PyResult<()> {
+        let signal = u32::try_from(signal).unwrap_or(u32::MAX);
+        let dev = self.end()?;
+        py.detach(move || dev.publish(twin::Sample::new(Timestamp(time), SignalId(signal), value)))
+            .map_err(to_py)
+    }
+
+    /// Publish columns (``times`` int64 ns, ``signals`` uint32 ids, ``values`` float64)
+    /// sample by sample, with the GIL released; returns how many were enqueued (all of
+    /// them, or an exception). Under ``"reject"`` a full queue stops it with
+    /// :class:`ChannelFullError`, whose ``enqueued`` attribute says how many went in first.
+    fn publish_batch(
+        &self,
+        py: Python<'_>,
+        times: &Bound<'_, PyAny>,
+        signals: &Bound<'_, PyAny>,
+        values: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let t = columns::times(times)?;
+        let s = columns::signals(signals)?;
+        let v = columns::values(values)?;
+        let (ts, ss, vs) = (
+            t.column.as_slice()?,
+            s.column.as_slice()?,
+            v.column.as_slice()?,
+        );
+        let batch = twin::BatchRef::new(ts, ss, vs).map_err(to_py)?;
+        let dev = self.end()?;
+        match py.detach(move || dev.publish_batch(batch)) {
+            Ok(n) => Ok(n),
+            Err((i, e)) => {
+                let err = to_py(e);
+                err.value(py).setattr("enqueued", i)?;
+                Err(err)
+            }
+        }
+    }
+
+    /// The commands that have arrived from the twin, oldest first, without blocking.
+    fn try_recv_commands(&self) -> PyResult<Vec<PyCommand>> {
+        Ok(self
+            .end()?
+            .try_recv_commands()
+            .iter()
+            .map(PyCommand::from)
+            .collect())
+    }
+
+    /// Counts: ``sent`` (enqueued), ``refused``, ``dropped``, ``delivered`` (to the twin)
+    /// and ``queued``; ``sent == delivered + dropped + queued`` at any time.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        channel_stats(py, self.counts()?)
+    }
+
+    /// Disconnect this end: publishing raises :class:`DisconnectedError`, and the twin's
+    /// end reports it once the queue is drained. Idempotent.
+    fn close(&self) -> PyResult<()> {
+        let mut g = self
+            .inner
+            .lock()
+            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))?;
+        if let Some(d) = g.take() {
+            if let Ok(mut a) = self.at_close.lock() {
+                *a = d.stats();
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether :meth:`close` was called.
+    #[getter]
+    fn closed(&self) -> PyResult<bool> {
+        Ok(self
+            .inner
+            .lock()
+            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))?
+            .is_none())
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(not_picklable("DeviceEnd"))
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        let s = self.counts()?;
+        Ok(format!(
+            "<DeviceEnd: sent={}, refused={}, dropped={}, delivered={}{}>",
+            s.sent,
+            s.refused,
+            s.dropped,
+            s.delivered,
+            if self.closed()? { ", closed" } else { "" }
+        ))
+    }
+}
+
+/// The twin's end of a :func:`channel`: a connection for :meth:`Twin.step` (run natively).
+#[pyclass(frozen, name = "TwinEnd", module = "twin")]
+pub struct PyTwinEnd {
+    inner: std::sync::Arc<std::sync::Mutex<twin::connection::TwinEnd>>,
+}
+
+impl PyTwinEnd {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, twin::connection::TwinEnd>> {
+        self.inner
+            .lock()
+            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))
+    }
+}
+
+impl NativeConnection for PyTwinEnd {
+    fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String> {
+        let mut g = self
+            .inner
+            .lock()
+            .map_err(|_| "this channel end is unusable: an earlier call panicked".to_string())?;
+        f(&mut *g);
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyTwinEnd {
+    /// Take up to ``max_samples`` queued samples without blocking: ``(times, signals,
+    /// values)`` numpy arrays. Raises :class:`DisconnectedError` once the device end is
+    /// closed and the queue is empty.
+    #[pyo3(signature = (max_samples = 10_000))]
+    fn poll<'py>(&self, py: Python<'py>, max_samples: i64) -> PyResult<Bound<'py, PyTuple>> {
+        use numpy::IntoPyArray;
+        let max = max_arg(max_samples)?;
+        let mut out = SampleBatch::new();
+        self.lock()?.poll(&mut out, max).map_err(to_py)?;
+        let b = out.as_ref();
+        PyTuple::new(
+            py,
+            [
+                b.times().to_vec().into_pyarray(py).into_any(),
+                b.signals().to_vec().into_pyarray(py).into_any(),
+                b.values().to_vec().into_pyarray(py).into_any(),
+            ],
+        )
+    }
+
+    /// Send a command to the device end; :class:`ChannelFullError` if its command queue
+    /// is full, :class:`DisconnectedError` if it was closed.
+    fn send(&self, command: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = command.cast::<PyCommand>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "command must be a twin.Command, not {}",
+                command
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let cmd = c.get().to_command()?;
+        self.lock()?.send(&cmd).map_err(to_py)
+    }
+
+    /// The channel's counts (see :attr:`DeviceEnd.stats`).
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.lock()?.stats();
+        channel_stats(py, s)
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(not_picklable("TwinEnd"))
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        let s = self.lock()?.stats();
+        Ok(format!(
+            "<TwinEnd: sent={}, delivered={}, queued={}>",
+            s.sent,
+            s.delivered,
+            s.sent - s.dropped - s.delivered
+        ))
+    }
+}
+
+/// A bounded in-process channel of ``capacity`` samples (and as many commands):
+/// ``(device_end, twin_end)``. ``policy`` says what a full queue does: ``"block"`` (the
+/// publisher waits, GIL released), ``"reject"`` (:class:`ChannelFullError`) or
+/// ``"drop_oldest"``. Nothing is lost silently: ``sent == delivered + dropped + queued``.
+///
+/// >>> import twin
+/// >>> dev, conn = twin.channel(2, "drop_oldest")
+/// >>> for k in range(5):
+/// ...     dev.publish(k, 0, float(k))
+/// >>> t = twin.Twin(twin.Schema.conveyor())
+/// >>> t.step(conn).polled, t.reported(0)
+/// (2, 4.0)
+/// >>> dev.stats
+/// {'sent': 5, 'refused': 0, 'dropped': 3, 'delivered': 2, 'queued': 0}
+#[pyfunction]
+#[pyo3(signature = (capacity, policy = "block"))]
+pub fn channel(capacity: i64, policy: &str) -> PyResult<(PyDeviceEnd, PyTwinEnd)> {
+    use twin::connection::OverflowPolicy;
+    let capacity = usize::try_from(capacity)
+        .ok()
+        .filter(|&c| c >= 1)
+        .ok_or_else(|| invalid_input(format!("capacity must be at least 1, got {capacity}")))?;
+    let policy = match policy {
+        "block" => OverflowPolicy::Block,
+        "reject" => OverflowPolicy::Reject,
+        "drop_oldest" => OverflowPolicy::DropOldest,
+        other => {
+            return Err(invalid_input(format!(
+                "policy must be \"block\", \"reject\" or \"drop_oldest\", not {other:?}"
+            )))
+        }
+    };
+    let (dev, conn) = twin::connection::channel(capacity, policy).map_err(to_py)?;
+    let conn = std::sync::Arc::new(std::sync::Mutex::new(conn));
+    Ok((
+        PyDeviceEnd {
+            inner: std::sync::Mutex::new(Some(dev)),
+            twin_end: std::sync::Arc::downgrade(&conn),
+            at_close: std::sync::Mutex::new(Default::default()),
+        },
+        PyTwinEnd { inner: conn },
+    ))
 }

@@ -93,7 +93,9 @@ mod _twin {
 
     // ---- connections ----
     #[pymodule_export]
-    use crate::connection::{export_history_csv, write_csv, PyCsvReplay, PyStepReport};
+    use crate::connection::{
+        channel, export_history_csv, write_csv, PyCsvReplay, PyDeviceEnd, PyStepReport, PyTwinEnd,
+    };
     #[pymodule_export]
     use crate::simnet::PySimNetwork;
     // ---- end connections ----

@@ -226,7 +226,25 @@ __all__ += ["CancelledError"]
 # ---- end progress ----
 
 # ---- connections ----
-from twin._twin import CsvReplay, SimNetwork, StepReport, export_history_csv, write_csv
+from twin._twin import (
+    CsvReplay,
+    DeviceEnd,
+    SimNetwork,
+    StepReport,
+    TwinEnd,
+    channel,
+    export_history_csv,
+    write_csv,
+)
 
-__all__ += ["CsvReplay", "SimNetwork", "StepReport", "export_history_csv", "write_csv"]
+__all__ += [
+    "CsvReplay",
+    "DeviceEnd",
+    "SimNetwork",
+    "StepReport",
+    "TwinEnd",
+    "channel",
+    "export_history_csv",
+    "write_csv",
+]
 # ---- end connections ----

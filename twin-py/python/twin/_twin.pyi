@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, Optional, Union, final
+from typing import Any, Callable, NoReturn, Optional, Union, final
 
 from typing_extensions import Self
 
@@ -1537,5 +1537,36 @@ def write_csv(
 
 def export_history_csv(twin: Twin, path: Union[str, os.PathLike[str]]) -> int:
     """Write a twin's history as CSV; the number of samples written."""
+
+@final
+class DeviceEnd:
+    """The asset's end of a channel: publishes samples, receives commands."""
+
+    def publish(self, time: int, signal: int, value: float) -> None: ...
+    def publish_batch(self, times: _IntArrayLike, signals: _IntArrayLike, values: _FloatArrayLike) -> int: ...
+    def try_recv_commands(self) -> list[Command]: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __reduce__(self) -> NoReturn:
+        """Raises TypeError: a channel end is a live in-process queue."""
+
+@final
+class TwinEnd:
+    """The twin's end of a channel: a connection for ``Twin.step``."""
+
+    def poll(
+        self, max_samples: int = 10_000
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.float64]]: ...
+    def send(self, command: Command) -> None: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    def __reduce__(self) -> NoReturn:
+        """Raises TypeError: a channel end is a live in-process queue."""
+
+def channel(capacity: int, policy: str = "block") -> tuple[DeviceEnd, TwinEnd]:
+    """A bounded in-process channel: (device_end, twin_end); policy block, reject or drop_oldest."""
 
 # ---- end connections ----
