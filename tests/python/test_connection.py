@@ -643,3 +643,40 @@ def test_channel_bad_input_and_no_pickling():
     assert r.ingest.reasons == {"unknown_signal": 2}
     with pytest.raises(TypeError):
         dev.publish(0, "load", 1.0)
+
+
+@pytest.mark.parametrize(
+    "cls", [twin.ConveyorDrive, twin.PumpDrive, twin.WindTurbine, twin.BatteryCell, twin.ThermalMass]
+)
+def test_every_built_in_entity_runs_on_a_sim_network(cls):
+    e = cls(seed=3)
+    n_signals = len(cls(seed=3).sense())
+    net = twin.SimNetwork({"latency_s": 0.1}, seed=2)
+    net.add_device(e, 20.0)
+    t = twin.Twin(e.schema, monitor=False)
+    net.advance_to(1000.0)
+    r = t.step(net)
+    s = net.stats
+    # Scans at 0, 20, ..., 1000 s; the last one is still on the link.
+    assert s["sensed"] == 51 * n_signals and s["in_flight"] == n_signals
+    assert r.polled == s["polled"] == 50 * n_signals
+    assert r.accepted + r.rejected == r.polled
+    assert t.counters["received"] == r.polled
+
+
+def test_a_heater_command_over_the_network_warms_the_thermal_mass():
+    m = twin.ThermalMass(seed=1)
+    net = twin.SimNetwork({"latency_s": 1.0}, seed=5)
+    net.add_device(m, 30.0)
+    t = twin.Twin(m.schema, monitor=False)
+    net.advance_to(600.0)
+    t.step(net)
+    cold = t.reported("temperature")
+    t.command("set_power", 800.0, t.now)
+    assert t.step(net).sent == 1
+    net.advance_to(600.5)
+    assert net.stats["commands_applied"] == 0  # still crossing the 1 s link
+    net.advance_to(7200.0)
+    t.step(net)
+    assert net.stats["commands_applied"] == 1
+    assert t.reported("temperature") > cold + 1.0
