@@ -680,3 +680,14 @@ def test_a_heater_command_over_the_network_warms_the_thermal_mass():
     t.step(net)
     assert net.stats["commands_applied"] == 1
     assert t.reported("temperature") > cold + 1.0
+
+
+def test_ctrl_c_in_send_fails_the_command_and_is_raised_after_the_step(plant):
+    t = twin.Twin(plant, monitor=False)
+    t.command("set_x", 1.0, 0)
+    t.command("set_x", 1.5, 10 * S)
+    with pytest.raises(KeyboardInterrupt):
+        t.step(ListConn([(0, 0, 1.0)], fail_send=KeyboardInterrupt()))
+    # The step itself completed: the sample was ingested, both sends were tried and failed.
+    assert t.counters["accepted"] == 1
+    assert t.command_counters["send_failed"] == 2 and t.pending_commands() == []

@@ -73,6 +73,9 @@ impl Drop for SteppingGuard {
 pub(crate) struct PyConnection {
     obj: Py<PyAny>,
     poll_error: Option<PyErr>,
+    /// A `BaseException` that is not an `Exception` (KeyboardInterrupt, SystemExit) raised
+    /// by `send`: the command fails, and the exception is raised when the step is over.
+    interrupt: Option<PyErr>,
 }
 
 impl PyConnection {
@@ -92,12 +95,13 @@ impl PyConnection {
         Ok(PyConnection {
             obj: obj.clone().unbind(),
             poll_error: None,
+            interrupt: None,
         })
     }
 
     /// The exception `poll` raised, if it did.
     pub(crate) fn take_poll_error(&mut self) -> Option<PyErr> {
-        self.poll_error.take()
+        self.poll_error.take().or_else(|| self.interrupt.take())
     }
 }
 
@@ -217,7 +221,15 @@ impl DataConnection for PyConnection {
                 .and_then(|c| self.obj.bind(py).call_method1("send", (c,)));
             match r {
                 Ok(_) => Ok(()),
-                Err(e) => Err(send_error(py, &e)),
+                Err(e) => {
+                    let err = send_error(py, &e);
+                    if !e.is_instance_of::<pyo3::exceptions::PyException>(py)
+                        && self.interrupt.is_none()
+                    {
+                        self.interrupt = Some(e);
+                    }
+                    Err(err)
+                }
             }
         })
     }
@@ -400,10 +412,14 @@ pub(crate) fn flush(
     }
     let mut pc = PyConnection::new(conn)?;
     let addr = tw as *const PyTwin as usize;
-    tw.with_twin(py, false, |t| {
+    let r = tw.with_twin(py, false, |t| {
         let _g = SteppingGuard::new(addr);
         t.flush(&mut pc)
-    })
+    })?;
+    match pc.take_poll_error() {
+        Some(e) => Err(e),
+        None => Ok(r),
+    }
 }
 
 // ---- CSV replay and export ----
