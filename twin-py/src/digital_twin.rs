@@ -180,6 +180,9 @@ impl PyTwin {
         F: FnOnce(&mut twin::Twin) -> R + Send,
         R: Send,
     {
+        if crate::connection::stepping(self as *const Self as usize) {
+            return Err(crate::connection::reentry_error());
+        }
         if !detach {
             match self.inner.try_lock() {
                 Ok(mut guard) => return Ok(f(&mut guard)),
@@ -577,6 +580,64 @@ impl PyTwin {
             .map(|c| PyCommand::from(&c))
             .map_err(to_py)
     }
+
+    // ---- connections (bindings in crate::connection) ----
+
+    /// Poll up to ``max_samples`` samples from ``conn``, ingest them (refusals counted as
+    /// by :meth:`ingest_batch`), then send the pending commands through ``conn``; returns
+    /// a :class:`StepReport`.
+    ///
+    /// ``conn`` is a :class:`SimNetwork` (run natively, the GIL released) or any object
+    /// with ``poll(max_samples)`` returning ``(times, signals, values)`` (or a dict with
+    /// ``"time"``, ``"signal"``, ``"value"``) and ``send(command)``. An exception raised by
+    /// ``poll`` propagates (nothing is ingested); one raised by ``send`` fails that
+    /// command, which the audit log records (``"send_failed"``) and which is not retried.
+    ///
+    /// >>> import twin
+    /// >>> class Conn:
+    /// ...     def __init__(self): self.sent = []
+    /// ...     def poll(self, max_samples): return ([0], [1], [0.5])
+    /// ...     def send(self, command): self.sent.append(command)
+    /// >>> t, c = twin.Twin(twin.Schema.conveyor()), Conn()
+    /// >>> _ = t.command("set_speed", 1.5, 0)
+    /// >>> t.step(c)
+    /// StepReport(polled=1, accepted=1, rejected=0, sent=1, failed=0)
+    /// >>> c.sent[0].name, c.sent[0].value
+    /// ('set_speed', 1.5)
+    #[pyo3(signature = (conn, max_samples = 10_000))]
+    fn step(
+        &self,
+        py: Python<'_>,
+        conn: &Bound<'_, PyAny>,
+        max_samples: i64,
+    ) -> PyResult<crate::connection::PyStepReport> {
+        crate::connection::step(self, py, conn, max_samples)
+    }
+
+    /// Send every pending command through ``conn`` (see :meth:`step`); returns
+    /// ``(sent, failed)``. A failed command is recorded in the audit log and not retried.
+    fn flush(&self, py: Python<'_>, conn: &Bound<'_, PyAny>) -> PyResult<(usize, usize)> {
+        crate::connection::flush(self, py, conn)
+    }
+
+    /// :meth:`command` on behalf of ``source`` (for example ``"advisor"``), which the audit
+    /// log records as the requester.
+    fn command_as(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        value: f64,
+        time: i64,
+        source: &str,
+    ) -> PyResult<PyCommand> {
+        self.with_twin(py, false, |tw| {
+            tw.command_as(name, value, Timestamp(time), source)
+        })?
+        .map(|c| PyCommand::from(&c))
+        .map_err(to_py)
+    }
+
+    // ---- end connections ----
 
     /// Validated commands waiting to be sent (they stay pending).
     fn pending_commands(&self, py: Python<'_>) -> PyResult<Vec<PyCommand>> {

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 pub mod analytics;
 pub mod columns;
+pub mod connection;
 pub mod digital_twin;
 pub mod engines;
 pub mod errors;
@@ -28,6 +29,7 @@ pub mod results;
 pub mod schema;
 // sim bindings (issue 5)
 pub mod sim;
+pub mod simnet;
 pub mod whatif;
 
 /// Native core of the `twin` package; import from `twin` instead.
@@ -97,6 +99,15 @@ mod _twin {
     #[pymodule_export]
     use crate::fleet::{PyFleet, PyFleetReport};
     // ---- end fleet ----
+
+    // ---- connections ----
+    #[pymodule_export]
+    use crate::connection::{
+        channel, export_history_csv, write_csv, PyCsvReplay, PyDeviceEnd, PyStepReport, PyTwinEnd,
+    };
+    #[pymodule_export]
+    use crate::simnet::PySimNetwork;
+    // ---- end connections ----
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

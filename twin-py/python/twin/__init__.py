@@ -252,3 +252,27 @@ __all__ += [
     "senml_encode",
 ]
 # ---- end formats ----
+
+# ---- connections ----
+from twin._twin import (
+    CsvReplay,
+    DeviceEnd,
+    SimNetwork,
+    StepReport,
+    TwinEnd,
+    channel,
+    export_history_csv,
+    write_csv,
+)
+
+__all__ += [
+    "CsvReplay",
+    "DeviceEnd",
+    "SimNetwork",
+    "StepReport",
+    "TwinEnd",
+    "channel",
+    "export_history_csv",
+    "write_csv",
+]
+# ---- end connections ----

@@ -1,0 +1,680 @@
+//! `twin.SimNetwork`: the simulator's network of virtual devices ([`SimNetwork`]) from
+//! Python, as a connection that `Twin.step` runs natively (no Python call per step).
+//!
+//! Devices are Python entity objects (the built-in `ConveyorDrive`, `PumpDrive`, ... or
+//! any object with `schema`, `now`, `advance(dt_s)`, `sense()`, `actuate(command, value)`
+//! and `failed`), driven through [`PyEntity`], a [`PhysicalEntity`] adaptor that takes the
+//! GIL for each call. Only `advance_to` calls them; `poll` and `send` are pure Rust.
+//!
+//! Pickling: the network is not serializable as it runs (events under way, entity state),
+//! but it is deterministic, so it pickles as its recipe and an operation log (the link,
+//! the seed, each device's entity pickled when it was added and its period, then every
+//! `advance_to`, `poll` and `send` in order) and unpickling replays the log.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use numpy::IntoPyArray;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use twin::connection::DataConnection;
+use twin::entity::PhysicalEntity;
+use twin::sim::connection::{NetworkStats, SimNetwork};
+use twin::sim::network::LinkConfig;
+use twin::{Command, SampleBatch, Schema, Timestamp};
+
+use crate::connection::NativeConnection;
+use crate::errors::{invalid_input, to_py, twin_error};
+use crate::results::PyCommand;
+use crate::schema::PySchema;
+use crate::whatif::{from_python, to_python};
+
+thread_local! {
+    /// Networks whose lock this thread holds while it runs entity callbacks.
+    static ADVANCING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+fn advancing(addr: usize) -> bool {
+    ADVANCING.with(|a| a.borrow().contains(&addr))
+}
+
+struct AdvancingGuard(usize);
+
+impl AdvancingGuard {
+    fn new(addr: usize) -> Self {
+        ADVANCING.with(|a| a.borrow_mut().push(addr));
+        AdvancingGuard(addr)
+    }
+}
+
+impl Drop for AdvancingGuard {
+    fn drop(&mut self) {
+        ADVANCING.with(|a| {
+            let mut v = a.borrow_mut();
+            if let Some(i) = v.iter().rposition(|&x| x == self.0) {
+                v.remove(i);
+            }
+        });
+    }
+}
+
+/// Where an entity callback's exception waits until `advance_to` returns.
+type ErrorSlot = Arc<Mutex<Option<PyErr>>>;
+
+fn keep_error(slot: &ErrorSlot, e: PyErr) {
+    if let Ok(mut s) = slot.lock() {
+        if s.is_none() {
+            *s = Some(e);
+        }
+    }
+}
+
+/// A Python entity object as a Rust [`PhysicalEntity`].
+struct PyEntity {
+    obj: Py<PyAny>,
+    schema: Schema,
+    error: ErrorSlot,
+}
+
+impl PyEntity {
+    fn call<T>(&self, f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>) -> Option<T> {
+        Python::attach(|py| match f(py, self.obj.bind(py)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                keep_error(&self.error, e);
+                None
+            }
+        })
+    }
+
+    fn failed_error() -> twin::Error {
+        twin::Error::InvalidInput("a device's entity raised an exception".into())
+    }
+}
+
+impl PhysicalEntity for PyEntity {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn now(&self) -> Timestamp {
+        // On an error the clock reads "far future", so nothing advances; the error is
+        // raised when advance_to returns.
+        self.call(|_, o| o.getattr("now")?.extract::<i64>())
+            .map_or(Timestamp(i64::MAX), Timestamp)
+    }
+
+    fn advance(&mut self, dt_s: f64) -> twin::Result<()> {
+        if dt_s <= 0.0 {
+            return Ok(());
+        }
+        self.call(|_, o| o.call_method1("advance", (dt_s,)).map(drop))
+            .ok_or_else(Self::failed_error)
+    }
+
+    fn sense(&mut self, out: &mut SampleBatch) {
+        let schema = &self.schema;
+        let error = &self.error;
+        let _ = Python::attach(|py| -> PyResult<()> {
+            let o = self.obj.bind(py);
+            let r = (|| -> PyResult<()> {
+                let t = Timestamp(o.getattr("now")?.extract::<i64>()?);
+                let d = o.call_method0("sense")?;
+                let d = d.cast::<PyDict>().map_err(|_| {
+                    PyTypeError::new_err("an entity's sense() must return a dict of name to value")
+                })?;
+                for (k, v) in d.iter() {
+                    let name: String = k.extract()?;
+                    let id = schema.signal_id(&name).map_err(to_py)?;
+                    out.push(t, id, v.extract::<f64>()?);
+                }
+                Ok(())
+            })();
+            if let Err(e) = r {
+                keep_error(error, e);
+            }
+            Ok(())
+        });
+    }
+
+    fn actuate(&mut self, command: &Command) -> twin::Result<()> {
+        Python::attach(|py| {
+            self.obj
+                .bind(py)
+                .call_method1("actuate", (command.name(), command.value()))
+                .map(drop)
+                .map_err(|e| {
+                    twin::Error::InvalidInput(format!("the entity refused: {}", e.value(py)))
+                })
+        })
+    }
+
+    fn failed(&self) -> bool {
+        self.call(|_, o| o.getattr("failed")?.extract::<bool>())
+            .unwrap_or(true)
+    }
+}
+
+/// One step of a network's history, for pickling by replay.
+enum Op {
+    /// `add_device`: the entity as pickled then (or why it could not be), and the period.
+    Add {
+        entity: Result<Py<PyBytes>, String>,
+        class: String,
+        period_s: f64,
+    },
+    /// `advance_to(t_s)`.
+    Advance(f64),
+    /// Samples taken by `poll` (consecutive polls merged).
+    Poll(usize),
+    /// A command received by `send`.
+    Send(Command),
+}
+
+struct NetState {
+    net: SimNetwork,
+    link: LinkConfig,
+    seed: u64,
+    log: Vec<Op>,
+    devices: Vec<Py<PyAny>>,
+    /// Why the network is unusable, after an entity raised in the middle of an event.
+    broken: Option<String>,
+}
+
+/// The network with its log: every poll and send is recorded.
+struct Logged<'a>(&'a mut NetState);
+
+impl DataConnection for Logged<'_> {
+    fn poll(&mut self, out: &mut SampleBatch, max: usize) -> twin::Result<usize> {
+        let n = self.0.net.poll(out, max)?;
+        if n > 0 {
+            match self.0.log.last_mut() {
+                Some(Op::Poll(m)) => *m += n,
+                _ => self.0.log.push(Op::Poll(n)),
+            }
+        }
+        Ok(n)
+    }
+
+    fn send(&mut self, command: &Command) -> twin::Result<()> {
+        self.0.net.send(command)?;
+        self.0.log.push(Op::Send(command.clone()));
+        Ok(())
+    }
+}
+
+/// A simulated deployment as a connection: virtual devices sample their entities on a
+/// schedule, the packets cross a lossy link, and a twin takes what arrived with
+/// :meth:`Twin.step`; the commands it sends travel back over the link's latency and are
+/// carried out by every device whose schema has them, at the next :meth:`advance_to`.
+///
+/// ``link`` (a dict, all optional): ``latency_s``, ``jitter_s``, ``bandwidth_bps``,
+/// ``queue_bytes`` and ``loss`` (``{"model": "bernoulli", "p": 0.1}`` or
+/// ``{"model": "gilbert_elliott", "p": .., "r": .., "k": .., "h": ..}``). ``seed`` makes
+/// the run reproducible. The network drives the entity objects given to
+/// :meth:`add_device` themselves (pass ``copy.deepcopy(e)`` to keep yours apart).
+///
+/// >>> import twin
+/// >>> net = twin.SimNetwork({"latency_s": 0.05, "loss": {"model": "bernoulli", "p": 0.2}}, seed=7)
+/// >>> net.add_device(twin.ConveyorDrive(seed=1), 10.0)
+/// 0
+/// >>> t = twin.Twin(twin.Schema.conveyor())
+/// >>> net.advance_to(600.0)
+/// >>> r = t.step(net)
+/// >>> s = net.stats
+/// >>> r.accepted == r.polled == s["polled"] and s["sensed"] == s["lost"] + s["delivered"] + s["in_flight"]
+/// True
+#[pyclass(frozen, name = "SimNetwork", module = "twin")]
+pub struct PySimNetwork {
+    state: Mutex<NetState>,
+    error: ErrorSlot,
+}
+
+impl PySimNetwork {
+    fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// The state under its lock: directly if free, else waiting with the GIL released.
+    /// A call from one of this network's own entity callbacks is an error, not a deadlock.
+    fn lock<'a>(&'a self, py: Python<'_>) -> PyResult<MutexGuard<'a, NetState>> {
+        let poisoned = || twin_error("this network is unusable: an earlier call panicked");
+        match self.state.try_lock() {
+            Ok(g) => return Ok(g),
+            Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        if advancing(self.addr()) {
+            return Err(twin_error(
+                "a device's entity called back into the network that is advancing it",
+            ));
+        }
+        let st = &self.state;
+        // Send the guard out of the detached closure as a raw result: MutexGuard is not Send.
+        py.detach(|| st.lock().map(drop).map_err(drop))
+            .map_err(|()| poisoned())?;
+        // Now free of contention or taken again by another thread: lock under the GIL
+        // only through try_lock loops, never blocking while holding it.
+        loop {
+            match self.state.try_lock() {
+                Ok(g) => return Ok(g),
+                Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+                Err(TryLockError::WouldBlock) => py.detach(std::thread::yield_now),
+            }
+        }
+    }
+
+    fn usable(st: &NetState) -> PyResult<()> {
+        match &st.broken {
+            Some(why) => Err(twin_error(format!("this network is unusable: {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn take_entity_error(&self) -> Option<PyErr> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+
+    /// Add a device (no logging).
+    fn add(&self, st: &mut NetState, entity: &Bound<'_, PyAny>, period_s: f64) -> PyResult<usize> {
+        if !(period_s.is_finite() && period_s >= 1e-6) {
+            return Err(invalid_input(format!(
+                "period_s must be a finite number of seconds >= 1e-6, got {period_s}"
+            )));
+        }
+        for m in ["advance", "sense", "actuate"] {
+            if !entity.hasattr(m)? {
+                return Err(PyTypeError::new_err(format!(
+                    "entity must be a simulated entity (ConveyorDrive, PumpDrive, ...) or an \
+                     object with schema, now, failed, advance(), sense() and actuate(); {} has \
+                     no {m}()",
+                    entity.get_type().name()?
+                )));
+            }
+        }
+        let schema = entity.getattr("schema")?;
+        let schema = schema
+            .cast::<PySchema>()
+            .map_err(|_| PyTypeError::new_err("entity.schema must be a twin.Schema"))?;
+        let schema = (*schema.get().inner).clone();
+        entity
+            .getattr("now")?
+            .extract::<i64>()
+            .map_err(|_| PyTypeError::new_err("entity.now must be an int (nanoseconds)"))?;
+        let adaptor = PyEntity {
+            obj: entity.clone().unbind(),
+            schema,
+            error: self.error.clone(),
+        };
+        let i = st
+            .net
+            .add_device(Box::new(adaptor), period_s)
+            .map_err(to_py)?;
+        st.devices.push(entity.clone().unbind());
+        Ok(i)
+    }
+
+    /// Advance (no logging); an entity's exception breaks the network and is raised.
+    fn advance(&self, st: &mut NetState, t_s: f64) -> PyResult<()> {
+        let r = {
+            let _g = AdvancingGuard::new(self.addr());
+            st.net.advance_to(t_s)
+        };
+        if let Some(e) = self.take_entity_error() {
+            st.broken = Some("a device's entity raised during advance_to".into());
+            return Err(e);
+        }
+        r.map_err(to_py)
+    }
+
+    fn stats_dict<'py>(py: Python<'py>, s: &NetworkStats) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("sensed", s.sensed),
+            ("lost", s.lost),
+            ("dropped", s.dropped),
+            ("delivered", s.delivered),
+            ("in_flight", s.in_flight),
+            ("polled", s.polled),
+            ("ready", s.ready),
+            ("commands_applied", s.commands_applied),
+            ("commands_refused", s.commands_refused),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    fn make(link: LinkConfig, seed: u64) -> PyResult<Self> {
+        let net = SimNetwork::new(link.clone(), seed).map_err(to_py)?;
+        Ok(PySimNetwork {
+            state: Mutex::new(NetState {
+                net,
+                link,
+                seed,
+                log: Vec::new(),
+                devices: Vec::new(),
+                broken: None,
+            }),
+            error: Arc::new(Mutex::new(None)),
+        })
+    }
+}
+
+impl NativeConnection for PySimNetwork {
+    fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String> {
+        if advancing(self.addr()) {
+            return Err(
+                "a device's entity called back into the network that is advancing it".into(),
+            );
+        }
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| "this network is unusable: an earlier call panicked".to_string())?;
+        if let Some(why) = &st.broken {
+            return Err(format!("this network is unusable: {why}"));
+        }
+        f(&mut Logged(&mut st));
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PySimNetwork {
+    #[new]
+    #[pyo3(signature = (link = None, seed = 0))]
+    fn new(link: Option<&Bound<'_, PyAny>>, seed: u64) -> PyResult<Self> {
+        let link: LinkConfig = match link {
+            None => LinkConfig::default(),
+            Some(l) if l.is_none() => LinkConfig::default(),
+            Some(l) => from_python("link", l)?,
+        };
+        Self::make(link, seed)
+    }
+
+    /// Add a device that reads every sensor of ``entity`` every ``period_s`` seconds from
+    /// the network's current time on; returns its index. ``entity`` is a simulated entity
+    /// (``ConveyorDrive``, ``PumpDrive``, ``WindTurbine``, ``BatteryCell``,
+    /// ``ThermalMass``) or any object with the same members; the network drives it.
+    fn add_device(
+        &self,
+        py: Python<'_>,
+        entity: &Bound<'_, PyAny>,
+        period_s: f64,
+    ) -> PyResult<usize> {
+        // The entity as it is now, for pickling by replay.
+        let class = entity.get_type().name()?.to_string();
+        let pickled = py
+            .import("pickle")?
+            .call_method1("dumps", (entity,))
+            .and_then(|b| Ok(b.cast_into::<PyBytes>()?.unbind()))
+            .map_err(|e| e.value(py).to_string());
+        let mut st = self.lock(py)?;
+        Self::usable(&st)?;
+        let i = self.add(&mut st, entity, period_s)?;
+        st.log.push(Op::Add {
+            entity: pickled,
+            class,
+            period_s,
+        });
+        Ok(i)
+    }
+
+    /// Simulate up to ``t_s`` seconds: devices sample, packets cross the link, commands
+    /// arrive; what arrived waits for :meth:`poll` / :meth:`Twin.step`. ``t_s`` must be
+    /// finite and not before :attr:`now_s`.
+    fn advance_to(&self, py: Python<'_>, t_s: f64) -> PyResult<()> {
+        let mut st = self.lock(py)?;
+        Self::usable(&st)?;
+        if !t_s.is_finite() || t_s < st.net.now_s() {
+            return Err(invalid_input(format!(
+                "t_s must be finite and not before now_s={}, got {t_s}",
+                st.net.now_s()
+            )));
+        }
+        self.advance(&mut st, t_s)?;
+        st.log.push(Op::Advance(t_s));
+        Ok(())
+    }
+
+    /// The simulated time, s.
+    #[getter]
+    fn now_s(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.lock(py)?.net.now_s())
+    }
+
+    /// Counts of what the network did, in samples: ``sensed``, ``lost``, ``dropped``,
+    /// ``delivered``, ``in_flight``, ``polled``, ``ready``, ``commands_applied``,
+    /// ``commands_refused``. ``sensed == lost + dropped + delivered + in_flight`` and
+    /// ``delivered == polled + ready`` at any time.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.lock(py)?.net.stats();
+        Self::stats_dict(py, &s)
+    }
+
+    /// The entity objects of the devices, by index.
+    #[getter]
+    fn devices(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        Ok(self
+            .lock(py)?
+            .devices
+            .iter()
+            .map(|d| d.clone_ref(py))
+            .collect())
+    }
+
+    /// The link settings, as a dict.
+    #[getter]
+    fn link<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let link = self.lock(py)?.link.clone();
+        to_python(py, &link)
+    }
+
+    /// The seed.
+    #[getter]
+    fn seed(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.lock(py)?.seed)
+    }
+
+    /// Take up to ``max_samples`` arrived samples: ``(times, signals, values)`` as int64,
+    /// uint32 and float64 numpy arrays (the connection protocol).
+    #[pyo3(signature = (max_samples = 10_000))]
+    fn poll<'py>(&self, py: Python<'py>, max_samples: i64) -> PyResult<Bound<'py, PyTuple>> {
+        let max = usize::try_from(max_samples)
+            .map_err(|_| invalid_input(format!("max_samples must be >= 0, got {max_samples}")))?;
+        let mut out = SampleBatch::new();
+        {
+            let mut st = self.lock(py)?;
+            Self::usable(&st)?;
+            Logged(&mut st).poll(&mut out, max).map_err(to_py)?;
+        }
+        let b = out.as_ref();
+        PyTuple::new(
+            py,
+            [
+                b.times().to_vec().into_pyarray(py).into_any(),
+                b.signals().to_vec().into_pyarray(py).into_any(),
+                b.values().to_vec().into_pyarray(py).into_any(),
+            ],
+        )
+    }
+
+    /// Send a command (a :class:`Command` from a twin) towards the devices: it arrives
+    /// after the link's latency and is carried out by every device whose schema has it.
+    fn send(&self, py: Python<'_>, command: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = command.cast::<PyCommand>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "command must be a twin.Command, not {}",
+                command
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let cmd = c.get().to_command()?;
+        let mut st = self.lock(py)?;
+        Self::usable(&st)?;
+        Logged(&mut st).send(&cmd).map_err(to_py)
+    }
+
+    /// Rebuild a network by replaying its recipe and operation log (what pickling uses):
+    /// ``link`` and ``seed`` as for the constructor, ``ops`` a list of ``("add", pickled
+    /// entity, period_s)``, ``("advance", t_s)``, ``("poll", n)``, ``("send", command
+    /// JSON)``.
+    #[staticmethod]
+    fn replay(
+        py: Python<'_>,
+        link: &Bound<'_, PyAny>,
+        seed: u64,
+        ops: &Bound<'_, PyList>,
+    ) -> PyResult<Self> {
+        let link: LinkConfig = from_python("link", link)?;
+        let me = Self::make(link, seed)?;
+        let loads = py.import("pickle")?.getattr("loads")?;
+        {
+            let mut st = me.lock(py)?;
+            for (i, op) in ops.iter().enumerate() {
+                let bad = || invalid_input(format!("ops[{i}] is not a recorded operation"));
+                let op = op.cast_into::<PyTuple>().map_err(|_| bad())?;
+                let tag: String = op.get_item(0)?.extract().map_err(|_| bad())?;
+                match (tag.as_str(), op.len()) {
+                    ("add", 3) => {
+                        let bytes = op.get_item(1)?;
+                        let period: f64 = op.get_item(2)?.extract().map_err(|_| bad())?;
+                        let entity = loads.call1((&bytes,))?;
+                        let class = entity.get_type().name()?.to_string();
+                        me.add(&mut st, &entity, period)?;
+                        st.log.push(Op::Add {
+                            entity: Ok(bytes.cast_into::<PyBytes>().map_err(|_| bad())?.unbind()),
+                            class,
+                            period_s: period,
+                        });
+                    }
+                    ("advance", 2) => {
+                        let t: f64 = op.get_item(1)?.extract().map_err(|_| bad())?;
+                        me.advance(&mut st, t)?;
+                        st.log.push(Op::Advance(t));
+                    }
+                    ("poll", 2) => {
+                        let n: usize = op.get_item(1)?.extract().map_err(|_| bad())?;
+                        let mut scratch = SampleBatch::new();
+                        let got = Logged(&mut st).poll(&mut scratch, n).map_err(to_py)?;
+                        if got != n {
+                            return Err(invalid_input(format!(
+                                "ops[{i}]: the replay polled {got} samples, the log says {n}"
+                            )));
+                        }
+                    }
+                    ("send", 2) => {
+                        let json: String = op.get_item(1)?.extract().map_err(|_| bad())?;
+                        let cmd: Command = serde_json::from_str(&json)
+                            .map_err(|e| invalid_input(format!("ops[{i}]: {e}")))?;
+                        Logged(&mut st).send(&cmd).map_err(to_py)?;
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+        }
+        Ok(me)
+    }
+
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let st = self.lock(py)?;
+        Self::usable(&st)?;
+        let ops = PyList::empty(py);
+        for op in &st.log {
+            let t = match op {
+                Op::Add {
+                    entity,
+                    class,
+                    period_s,
+                } => {
+                    let bytes = entity.as_ref().map_err(|why| {
+                        PyTypeError::new_err(format!(
+                            "cannot pickle this SimNetwork: its {class} entity could not be \
+                             pickled when it was added ({why})"
+                        ))
+                    })?;
+                    PyTuple::new(
+                        py,
+                        [
+                            "add".into_pyobject(py)?.into_any(),
+                            bytes.bind(py).clone().into_any(),
+                            period_s.into_pyobject(py)?.into_any(),
+                        ],
+                    )?
+                }
+                Op::Advance(t) => PyTuple::new(
+                    py,
+                    [
+                        "advance".into_pyobject(py)?.into_any(),
+                        t.into_pyobject(py)?.into_any(),
+                    ],
+                )?,
+                Op::Poll(n) => PyTuple::new(
+                    py,
+                    [
+                        "poll".into_pyobject(py)?.into_any(),
+                        n.into_pyobject(py)?.into_any(),
+                    ],
+                )?,
+                Op::Send(c) => {
+                    let json = serde_json::to_string(c).map_err(|e| to_py(e.into()))?;
+                    PyTuple::new(
+                        py,
+                        [
+                            "send".into_pyobject(py)?.into_any(),
+                            json.into_pyobject(py)?.into_any(),
+                        ],
+                    )?
+                }
+            };
+            ops.append(t)?;
+        }
+        let link = to_python(py, &st.link)?;
+        let seed = st.seed;
+        drop(st);
+        let f = py.get_type::<PySimNetwork>().getattr("replay")?;
+        let args = PyTuple::new(
+            py,
+            [link, seed.into_pyobject(py)?.into_any(), ops.into_any()],
+        )?;
+        Ok((f, args))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let st = self.lock(py)?;
+        let s = st.net.stats();
+        Ok(format!(
+            "<SimNetwork: {} devices, now_s={}, sensed={}, lost={}, dropped={}, polled={}, ready={}>",
+            st.devices.len(),
+            st.net.now_s(),
+            s.sensed,
+            s.lost,
+            s.dropped,
+            s.polled,
+            s.ready
+        ))
+    }
+}
+
+/// The Rust command a Python `Command` records.
+impl PyCommand {
+    pub(crate) fn to_command(&self) -> PyResult<Command> {
+        let v = serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "value": self.value,
+            "time": self.time,
+            "seq": self.seq,
+        });
+        serde_json::from_value(v).map_err(|e| invalid_input(format!("command: {e}")))
+    }
+}
