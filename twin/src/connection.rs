@@ -304,7 +304,7 @@ impl ReplayConnection {
 
 impl DataConnection for ReplayConnection {
     fn poll(&mut self, out: &mut SampleBatch, max: usize) -> Result<usize> {
-        let end = (self.cursor + max).min(self.samples.len());
+        let end = self.cursor.saturating_add(max).min(self.samples.len());
         let b = self.samples.as_ref();
         for i in self.cursor..end {
             out.push_sample(b.get(i));
@@ -392,6 +392,20 @@ mod tests {
 
     fn s(t: i64) -> Sample {
         Sample::new(Timestamp(t), SignalId(0), t as f64)
+    }
+
+    #[test]
+    fn replay_polls_with_any_max_without_overflow() {
+        let mut b = SampleBatch::new();
+        for t in 0..5 {
+            b.push_sample(s(t));
+        }
+        let mut conn = ReplayConnection::new(b);
+        let mut out = SampleBatch::new();
+        assert_eq!(conn.poll(&mut out, 2).expect("poll"), 2);
+        assert_eq!(conn.poll(&mut out, usize::MAX).expect("poll"), 3);
+        assert_eq!(out.as_ref().times(), &[0, 1, 2, 3, 4]);
+        assert_eq!(conn.poll(&mut out, usize::MAX).expect("poll"), 0);
     }
 
     #[test]
