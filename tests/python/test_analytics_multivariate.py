@@ -124,3 +124,30 @@ def test_importing_twin_does_not_import_sklearn():
 
     code = "import sys, twin; twin.PcaDetector().get_params(); assert 'sklearn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("cls", [twin.PcaDetector, twin.MahalanobisDetector])
+def test_detectors_drop_into_a_scikit_learn_pipeline_and_grid_search(cls):
+    """A scaler then the detector, as one scikit-learn estimator: the same verdicts as
+    the steps done by hand, and a grid search over the detector's threshold."""
+    pipeline = pytest.importorskip("sklearn.pipeline")
+    pre = pytest.importorskip("sklearn.preprocessing")
+    ms = pytest.importorskip("sklearn.model_selection")
+    rng = np.random.default_rng(9)
+    X = two_factor(rng, 800) * [1.0, 10.0, 0.1, 100.0, 1.0] + [0.0, 50.0, -3.0, 1e3, 7.0]
+    Y = np.vstack([two_factor(rng, 200) * [1.0, 10.0, 0.1, 100.0, 1.0] + [0.0, 50.0, -3.0, 1e3, 7.0],
+                   [[0.0, 50.0, -3.0, 1e3, 7.0 + 6.0]]])
+    exc = pytest.importorskip("sklearn.exceptions")
+    validation = pytest.importorskip("sklearn.utils.validation")
+    with pytest.raises(exc.NotFittedError):
+        validation.check_is_fitted(cls())
+    pipe = pipeline.make_pipeline(pre.StandardScaler(), cls(threshold=0.999)).fit(X)
+    validation.check_is_fitted(pipe)
+    scaler = pre.StandardScaler().fit(X)
+    by_hand = cls(threshold=0.999).fit(scaler.transform(X))
+    assert np.array_equal(pipe.predict(Y), by_hand.predict(scaler.transform(Y)))
+    assert pipe.predict(Y)[-1] == 1  # the shifted last row is flagged
+    step = type(pipe.steps[-1][1]).__name__.lower()
+    grid = ms.GridSearchCV(pipe, {f"{step}__threshold": [0.9, 0.999]}, cv=3).fit(X)
+    # Scored on healthy rows (accuracy of "normal"), the higher threshold wins.
+    assert grid.best_params_ == {f"{step}__threshold": 0.999}

@@ -280,7 +280,7 @@ macro_rules! streaming_detector {
         $py:ident, $pyname:literal, $rust:ty, $params:ty, $sig:tt, $doc:literal
     ) => {
         #[doc = $doc]
-        #[pyclass(name = $pyname, module = "twin")]
+        #[pyclass(dict, name = $pyname, module = "twin")]
         pub struct $py {
             pub(crate) inner: $rust,
             params: $params,
@@ -612,7 +612,7 @@ impl Default for FusionParams {
 /// >>> L = e.score_many(x)
 /// >>> [int(j) for j in np.flatnonzero(L >= e.threshold)]
 /// [2500]
-#[pyclass(name = "DetectorEnsemble", module = "twin")]
+#[pyclass(dict, name = "DetectorEnsemble", module = "twin")]
 pub struct PyDetectorEnsemble {
     inner: det::Ensemble,
     params: FusionParams,

@@ -964,7 +964,7 @@ macro_rules! filter_class {
 /// >>> kf.estimate([], 1.0, [2.0])
 /// >>> round(float(kf.mean[0]), 6)
 /// 1.047619
-#[pyclass(name = "KalmanFilter", module = "twin")]
+#[pyclass(dict, name = "KalmanFilter", module = "twin")]
 pub struct PyKalmanFilter {
     filter: Filter,
 }
@@ -1025,7 +1025,7 @@ filter_class!(PyKalmanFilter, "KalmanFilter", {
 /// >>> means = ukf.run([[2.0]], 1.0, np.array(z))   # one row of inputs: constant 2 A
 /// >>> means.shape, bool(abs(ukf.mean[1] - x[1]) < 5.0)   # the charge qb, in coulombs
 /// ((100, 4), True)
-#[pyclass(name = "UnscentedKalmanFilter", module = "twin")]
+#[pyclass(dict, name = "UnscentedKalmanFilter", module = "twin")]
 pub struct PyUnscentedKalmanFilter {
     filter: Filter,
 }
@@ -1095,7 +1095,7 @@ filter_class!(PyUnscentedKalmanFilter, "UnscentedKalmanFilter", {
 /// >>> _ = pf.run(np.zeros((1, 0)), 1.0, np.full((50, 1), 3.0))
 /// >>> bool(abs(pf.mean[0] - 3.0) < 0.1)
 /// True
-#[pyclass(name = "ParticleFilter", module = "twin")]
+#[pyclass(dict, name = "ParticleFilter", module = "twin")]
 pub struct PyParticleFilter {
     filter: Filter,
 }

@@ -105,7 +105,7 @@ struct RollingState {
 /// ((19, 7), 'rms')
 /// >>> bool(np.allclose(F[:, 1], 3.0 / np.sqrt(2))) and bool(np.allclose(F[:, 6], 1.5))
 /// True
-#[pyclass(name = "RollingFeatures", module = "twin")]
+#[pyclass(dict, name = "RollingFeatures", module = "twin")]
 pub struct PyRollingFeatures {
     inner: feat::RollingFeatures,
     params: RollingParams,
@@ -306,7 +306,7 @@ impl PyRollingFeatures {
 /// >>> e = b.compute(2.0 * np.sin(2 * np.pi * 50.0 * np.arange(1000) / 1000.0))
 /// >>> [round(float(v), 6) for v in e]
 /// [0.0, 2000.0, 0.0]
-#[pyclass(name = "BandEnergies", module = "twin")]
+#[pyclass(dict, name = "BandEnergies", module = "twin")]
 pub struct PyBandEnergies {
     inner: feat::BandEnergies,
     objects: Py<PyDict>,

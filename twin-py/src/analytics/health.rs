@@ -121,7 +121,7 @@ fn split_runs(x: &Array2<f64>, groups: &[f64]) -> PyResult<Vec<Array2<f64>>> {
 /// >>> hi = twin.HealthIndex(method="pca").fit(healthy + failed, [1] * 6 + [0] * 6)
 /// >>> round(float(hi.predict([[2.0, 10.0]])[0]), 1)
 /// 0.5
-#[pyclass(name = "HealthIndex", module = "twin")]
+#[pyclass(dict, name = "HealthIndex", module = "twin")]
 pub struct PyHealthIndex {
     model: Model<HealthParams, FittedHealthIndex>,
 }
@@ -316,5 +316,10 @@ impl PyHealthIndex {
 
     fn __sklearn_tags__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         sklearn_tags(py, Some("regressor"), false)
+    }
+
+    /// Whether ``fit`` has run (scikit-learn's ``check_is_fitted`` asks this).
+    fn __sklearn_is_fitted__(&self) -> bool {
+        self.model.fitted().is_ok()
     }
 }

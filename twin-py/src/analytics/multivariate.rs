@@ -370,6 +370,11 @@ macro_rules! fit_predict_detector {
                 super::model::sklearn_tags(py, Some("outlier_detector"), false)
             }
 
+            /// Whether ``fit`` has run (scikit-learn's ``check_is_fitted`` asks this).
+            fn __sklearn_is_fitted__(&self) -> bool {
+                self.model.fitted().is_ok()
+            }
+
             $($extra)*
         }
     };
@@ -404,7 +409,7 @@ impl ScoreOf for FittedMahalanobis {
 /// 1
 /// >>> pca.predict([[0.5, 1.0, -0.5], [0.5, -1.0, -0.5]]).tolist()
 /// [0, 1]
-#[pyclass(name = "PcaDetector", module = "twin")]
+#[pyclass(dict, name = "PcaDetector", module = "twin")]
 pub struct PyPcaDetector {
     model: Model<PcaParams, FittedPca>,
 }
@@ -501,7 +506,7 @@ fit_predict_detector!(
 /// >>> m = twin.MahalanobisDetector().fit(X)
 /// >>> m.predict([[1.0, 1.0], [1.5, -1.5]]).tolist()
 /// [0, 1]
-#[pyclass(name = "MahalanobisDetector", module = "twin")]
+#[pyclass(dict, name = "MahalanobisDetector", module = "twin")]
 pub struct PyMahalanobisDetector {
     model: Model<MahalanobisParams, FittedMahalanobis>,
 }

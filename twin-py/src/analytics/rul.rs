@@ -421,6 +421,11 @@ macro_rules! rul_class {
                 sklearn_tags(py, Some("regressor"), false)
             }
 
+            /// Whether ``fit`` has run (scikit-learn's ``check_is_fitted`` asks this).
+            fn __sklearn_is_fitted__(&self) -> bool {
+                self.rul.fitted().is_ok()
+            }
+
             $($extra)*
         }
     };
@@ -528,7 +533,7 @@ impl RulKind for RegressionKind {
 /// >>> rul, lower, upper = m.predict_interval(X[:41], ids[:41])   # unit 0, 19 cycles left
 /// >>> bool(lower[0] <= rul[0] <= upper[0] and abs(rul[0] - 19.0) < 8.0)
 /// True
-#[pyclass(name = "RegressionRul", module = "twin")]
+#[pyclass(dict, name = "RegressionRul", module = "twin")]
 pub struct PyRegressionRul {
     rul: Rul<RegressionKind>,
 }
@@ -628,7 +633,7 @@ impl RulKind for SimilarityKind {
 /// >>> r, lo, hi = m.predict_interval(X[ids == 0][:-40], ids[ids == 0][:-40])   # 40 cycles left
 /// >>> bool(lo[0] <= r[0] <= hi[0] and abs(r[0] - 40.0) < 20.0)
 /// True
-#[pyclass(name = "SimilarityRul", module = "twin")]
+#[pyclass(dict, name = "SimilarityRul", module = "twin")]
 pub struct PySimilarityRul {
     rul: Rul<SimilarityKind>,
 }
@@ -719,7 +724,7 @@ impl RulKind for ExponentialKind {
 /// >>> r, lo, hi = m.predict_interval(X[ids == 0][:-40], ids[ids == 0][:-40])   # 40 cycles left
 /// >>> bool(lo[0] <= r[0] <= hi[0] and abs(r[0] - 40.0) < 20.0)
 /// True
-#[pyclass(name = "ExponentialRul", module = "twin")]
+#[pyclass(dict, name = "ExponentialRul", module = "twin")]
 pub struct PyExponentialRul {
     rul: Rul<ExponentialKind>,
 }
@@ -903,7 +908,7 @@ fn split_members<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Members<'
 /// >>> r, lo, hi = m.predict_interval(X[ids == 0][:-40], ids[ids == 0][:-40])   # 40 cycles left
 /// >>> bool(lo[0] <= r[0] <= hi[0] and abs(r[0] - 40.0) < 20.0)
 /// True
-#[pyclass(name = "RulEnsemble", module = "twin")]
+#[pyclass(dict, name = "RulEnsemble", module = "twin")]
 pub struct PyRulEnsemble {
     rul: Rul<EnsembleKind>,
 }
