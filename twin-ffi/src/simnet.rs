@@ -33,6 +33,8 @@ pub const TWIN_SIM_NETWORK_MAX_PENDING: u64 = 16_777_216;
 /// reporting period are both at most this, so event times in nanoseconds stay far from
 /// overflow.
 pub const TWIN_SIM_NETWORK_MAX_TIME_S: f64 = 1e9;
+// The header needs the literal; the bound itself is the Rust network's.
+const _: () = assert!(TWIN_SIM_NETWORK_MAX_TIME_S == twin::sim::connection::MAX_TIME_S);
 
 /// What a simulated network has done, in samples (the Rust
 /// `twin::sim::connection::NetworkStats`). At any time

@@ -286,31 +286,17 @@ impl Scenario {
     /// An upper estimate of the memory a run needs, bytes.
     pub fn estimated_bytes(&self) -> u64 {
         let n = self.device_count();
-        let per = (DEVICE_STATE_BYTES
-            + DEVICE_QUEUE_BYTES
-            + if self.metrics.per_device {
-                DEVICE_TABLE_BYTES
-            } else {
-                0
-            }) as u64;
-        let buckets = if self.metrics.bucket_s > 0.0 && self.horizon_s.is_finite() {
-            (self.horizon_s / self.metrics.bucket_s).ceil().min(1e15) as u64 + 1
-        } else {
-            0
-        };
-        n.saturating_mul(per)
-            .saturating_add(buckets.saturating_mul(6 * 8))
-            .saturating_add(self.gateways.len() as u64 * 256)
+        n.saturating_mul((DEVICE_STATE_BYTES + DEVICE_QUEUE_BYTES) as u64)
+            .saturating_add(self.output_bytes())
             .saturating_add(1 << 20)
     }
 
-    /// An upper estimate of the memory one finished run's [`crate::sim::Report`] keeps,
-    /// bytes: the per-device table (when `metrics.per_device`), the timeline and the
-    /// per-gateway figures. Kept for every run of a sweep or of replications.
-    pub fn estimated_report_bytes(&self) -> u64 {
-        let n = self.device_count();
+    /// Bytes of a run's outputs: the per-device table (when `metrics.per_device`), the
+    /// timeline buckets and the per-gateway figures.
+    fn output_bytes(&self) -> u64 {
         let table = if self.metrics.per_device {
-            n.saturating_mul(DEVICE_TABLE_BYTES as u64)
+            self.device_count()
+                .saturating_mul(DEVICE_TABLE_BYTES as u64)
         } else {
             0
         };
@@ -322,7 +308,13 @@ impl Scenario {
         table
             .saturating_add(buckets.saturating_mul(6 * 8))
             .saturating_add(self.gateways.len() as u64 * 256)
-            .saturating_add(4096)
+    }
+
+    /// An upper estimate of the memory one finished run's [`crate::sim::Report`] keeps,
+    /// bytes: the per-device table (when `metrics.per_device`), the timeline and the
+    /// per-gateway figures. Kept for every run of a sweep or of replications.
+    pub fn estimated_report_bytes(&self) -> u64 {
+        self.output_bytes().saturating_add(4096)
     }
 
     /// Check the whole scenario; errors name the offending field, e.g.

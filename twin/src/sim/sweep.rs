@@ -30,25 +30,43 @@ pub fn run_many_with(
     threads: usize,
     progress: &Progress,
 ) -> Result<Vec<Report>> {
+    validate_all(scenarios, progress)?;
+    if let Some(big) = scenarios.iter().max_by_key(|s| s.estimated_bytes()) {
+        // The largest scenario stands for all: the runs under way and the kept reports.
+        check_batch(big, scenarios.len(), threads, "runs")?;
+    }
+    run_pool(scenarios, threads, progress)
+}
+
+/// Start the progress (total: the number of scenarios) and validate every scenario.
+fn validate_all(scenarios: &[Scenario], progress: &Progress) -> Result<()> {
     progress.start(scenarios.len() as u64);
     for (i, s) in scenarios.iter().enumerate() {
         s.validate()
             .map_err(|e| Error::InvalidInput(format!("scenario {i}: {e}")))?;
     }
-    if let Some(first) = scenarios.first() {
-        // The largest scenario stands for all: the runs under way and the kept reports.
-        let big = scenarios
-            .iter()
-            .max_by_key(|s| s.estimated_bytes())
-            .unwrap_or(first);
-        check_batch(big, scenarios.len(), threads, "runs")?;
-    }
-    let threads = if threads == 0 {
+    Ok(())
+}
+
+/// [`validate_all`] then [`run_pool`]: for batches whose size [`check_batch`] already
+/// passed before their scenarios were built.
+fn run_checked(scenarios: &[Scenario], threads: usize, progress: &Progress) -> Result<Vec<Report>> {
+    validate_all(scenarios, progress)?;
+    run_pool(scenarios, threads, progress)
+}
+
+/// The thread count for `threads` (0: the machine's parallelism).
+fn worker_threads(threads: usize) -> usize {
+    if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         threads
     }
-    .min(scenarios.len().max(1));
+}
+
+/// Run validated scenarios, `threads` at a time; results in input order.
+fn run_pool(scenarios: &[Scenario], threads: usize, progress: &Progress) -> Result<Vec<Report>> {
+    let threads = worker_threads(threads).min(scenarios.len().max(1));
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<Report>>>> =
         scenarios.iter().map(|_| Mutex::new(None)).collect();
@@ -106,7 +124,7 @@ pub fn replicate_with(
     progress: &Progress,
 ) -> Result<Vec<Report>> {
     check_batch(scenario, n, threads, "replications")?;
-    run_many_with(&replications(scenario, n), threads, progress)
+    run_checked(&replications(scenario, n), threads, progress)
 }
 
 /// Refuse, before anything is built, a batch of `runs` runs of `scenario` (`threads` at a
@@ -114,12 +132,7 @@ pub fn replicate_with(
 /// under way at once, plus every finished run's report and its copy of the scenario.
 /// `what` names the request in the error, e.g. `"replications"`.
 pub fn check_batch(scenario: &Scenario, runs: usize, threads: usize, what: &str) -> Result<()> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    let at_once = threads.min(runs) as u64;
+    let at_once = worker_threads(threads).min(runs) as u64;
     let per_copy = std::mem::size_of::<Scenario>() as u64
         + scenario.groups.len() as u64 * 512
         + scenario.gateways.len() as u64 * 512
@@ -243,7 +256,7 @@ pub fn sweep_with(
             rcol.push(i as u64);
         }
     }
-    let reports = run_many_with(&all, threads, progress)?;
+    let reports = run_checked(&all, threads, progress)?;
     let mut table = Table::default();
     table.push("value", Column::F64(vcol))?;
     table.push("replication", Column::U64(rcol))?;
@@ -300,7 +313,7 @@ pub fn paired_with(
     let mut v = variant.clone();
     v.seed = baseline.seed;
     all.extend(replications(&v, n));
-    let mut reports = run_many_with(&all, threads, progress)?;
+    let mut reports = run_checked(&all, threads, progress)?;
     let variant = reports.split_off(n);
     Ok(Paired {
         baseline: reports,
