@@ -13,6 +13,7 @@
 //! the twin it is stepping gets a `TwinError` (see [`stepping`]) instead of a deadlock.
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 use pyo3::exceptions::{PyConnectionError, PyTypeError};
 use pyo3::prelude::*;
@@ -33,7 +34,7 @@ thread_local! {
 
 /// Whether this thread is inside a connection callback of the twin at `addr`.
 pub(crate) fn stepping(addr: usize) -> bool {
-    STEPPING.with(|s| s.borrow().contains(&addr))
+    Reentry::active(&STEPPING, addr)
 }
 
 /// The error a connection callback gets when it calls back into the twin being stepped.
@@ -44,25 +45,70 @@ pub(crate) fn reentry_error() -> PyErr {
     )
 }
 
-/// Marks a twin as being stepped by this thread until dropped.
-struct SteppingGuard(usize);
+/// A thread-local list of the objects (by address) whose lock this thread holds while it
+/// runs Python callbacks: [`Reentry::enter`] marks one until the guard is dropped, and
+/// [`Reentry::active`] tells a callback that calls back into it, which must not wait for
+/// that lock.
+pub(crate) struct Reentry {
+    list: &'static LocalKey<RefCell<Vec<usize>>>,
+    addr: usize,
+}
 
-impl SteppingGuard {
-    fn new(addr: usize) -> Self {
-        STEPPING.with(|s| s.borrow_mut().push(addr));
-        SteppingGuard(addr)
+impl Reentry {
+    /// Mark `addr` in `list` until the guard is dropped.
+    pub(crate) fn enter(list: &'static LocalKey<RefCell<Vec<usize>>>, addr: usize) -> Self {
+        list.with(|v| v.borrow_mut().push(addr));
+        Reentry { list, addr }
+    }
+
+    /// Whether `addr` is marked in `list` on this thread.
+    pub(crate) fn active(list: &'static LocalKey<RefCell<Vec<usize>>>, addr: usize) -> bool {
+        list.with(|v| v.borrow().contains(&addr))
     }
 }
 
-impl Drop for SteppingGuard {
+impl Drop for Reentry {
     fn drop(&mut self) {
-        STEPPING.with(|s| {
-            let mut v = s.borrow_mut();
-            if let Some(i) = v.iter().rposition(|&a| a == self.0) {
+        let addr = self.addr;
+        self.list.with(|v| {
+            let mut v = v.borrow_mut();
+            if let Some(i) = v.iter().rposition(|&a| a == addr) {
                 v.remove(i);
             }
         });
     }
+}
+
+/// Polled samples as the connection protocol's `(times, signals, values)` numpy columns.
+pub(crate) fn columns_tuple<'py>(
+    py: Python<'py>,
+    batch: &SampleBatch,
+) -> PyResult<Bound<'py, PyTuple>> {
+    use numpy::IntoPyArray;
+    let b = batch.as_ref();
+    PyTuple::new(
+        py,
+        [
+            b.times().to_vec().into_pyarray(py).into_any(),
+            b.signals().to_vec().into_pyarray(py).into_any(),
+            b.values().to_vec().into_pyarray(py).into_any(),
+        ],
+    )
+}
+
+/// The `command` argument of a connection's `send`: a `twin.Command`.
+pub(crate) fn command_arg(command: &Bound<'_, PyAny>) -> PyResult<Command> {
+    let c = command.cast::<PyCommand>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "command must be a twin.Command, not {}",
+            command
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    c.get().to_command()
 }
 
 /// A Python object that follows the connection protocol, as a Rust [`DataConnection`].
@@ -328,7 +374,7 @@ impl PyStepReport {
 }
 
 /// The `max_samples` argument.
-fn max_arg(max_samples: i64) -> PyResult<usize> {
+pub(crate) fn max_arg(max_samples: i64) -> PyResult<usize> {
     usize::try_from(max_samples)
         .map_err(|_| invalid_input(format!("max_samples must be >= 0, got {max_samples}")))
 }
@@ -392,7 +438,7 @@ pub(crate) fn step(
     let mut pc = PyConnection::new(conn)?;
     let addr = tw as *const PyTwin as usize;
     let r = tw.with_twin(py, false, |t| {
-        let _g = SteppingGuard::new(addr);
+        let _g = Reentry::enter(&STEPPING, addr);
         t.step(&mut pc, max)
     })?;
     if let Some(e) = pc.take_poll_error() {
@@ -413,7 +459,7 @@ pub(crate) fn flush(
     let mut pc = PyConnection::new(conn)?;
     let addr = tw as *const PyTwin as usize;
     let r = tw.with_twin(py, false, |t| {
-        let _g = SteppingGuard::new(addr);
+        let _g = Reentry::enter(&STEPPING, addr);
         t.flush(&mut pc)
     })?;
     match pc.take_poll_error() {
@@ -577,34 +623,15 @@ impl PyCsvReplay {
     /// int64, uint32 and float64 numpy arrays (the connection protocol).
     #[pyo3(signature = (max_samples = 10_000))]
     fn poll<'py>(&self, py: Python<'py>, max_samples: i64) -> PyResult<Bound<'py, PyTuple>> {
-        use numpy::IntoPyArray;
         let max = max_arg(max_samples)?;
         let mut out = SampleBatch::new();
         self.lock()?.conn.poll(&mut out, max).map_err(to_py)?;
-        let b = out.as_ref();
-        PyTuple::new(
-            py,
-            [
-                b.times().to_vec().into_pyarray(py).into_any(),
-                b.signals().to_vec().into_pyarray(py).into_any(),
-                b.values().to_vec().into_pyarray(py).into_any(),
-            ],
-        )
+        columns_tuple(py, &out)
     }
 
     /// Keep a command the twin sent (see :attr:`sent_commands`).
     fn send(&self, command: &Bound<'_, PyAny>) -> PyResult<()> {
-        let c = command.cast::<PyCommand>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "command must be a twin.Command, not {}",
-                command
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let cmd = c.get().to_command()?;
+        let cmd = command_arg(command)?;
         self.lock()?.conn.send(&cmd).map_err(to_py)
     }
 
@@ -998,35 +1025,16 @@ impl PyTwinEnd {
     /// closed and the queue is empty.
     #[pyo3(signature = (max_samples = 10_000))]
     fn poll<'py>(&self, py: Python<'py>, max_samples: i64) -> PyResult<Bound<'py, PyTuple>> {
-        use numpy::IntoPyArray;
         let max = max_arg(max_samples)?;
         let mut out = SampleBatch::new();
         self.lock()?.poll(&mut out, max).map_err(to_py)?;
-        let b = out.as_ref();
-        PyTuple::new(
-            py,
-            [
-                b.times().to_vec().into_pyarray(py).into_any(),
-                b.signals().to_vec().into_pyarray(py).into_any(),
-                b.values().to_vec().into_pyarray(py).into_any(),
-            ],
-        )
+        columns_tuple(py, &out)
     }
 
     /// Send a command to the device end; :class:`ChannelFullError` if its command queue
     /// is full, :class:`DisconnectedError` if it was closed.
     fn send(&self, command: &Bound<'_, PyAny>) -> PyResult<()> {
-        let c = command.cast::<PyCommand>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "command must be a twin.Command, not {}",
-                command
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let cmd = c.get().to_command()?;
+        let cmd = command_arg(command)?;
         self.lock()?.send(&cmd).map_err(to_py)
     }
 

@@ -14,7 +14,6 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use numpy::IntoPyArray;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -24,7 +23,7 @@ use twin::sim::connection::{NetworkStats, SimNetwork};
 use twin::sim::network::LinkConfig;
 use twin::{Command, SampleBatch, Schema, Timestamp};
 
-use crate::connection::NativeConnection;
+use crate::connection::{columns_tuple, command_arg, max_arg, NativeConnection, Reentry};
 use crate::errors::{invalid_input, to_py, twin_error};
 use crate::results::PyCommand;
 use crate::schema::PySchema;
@@ -33,30 +32,6 @@ use crate::whatif::{from_python, to_python};
 thread_local! {
     /// Networks whose lock this thread holds while it runs entity callbacks.
     static ADVANCING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-fn advancing(addr: usize) -> bool {
-    ADVANCING.with(|a| a.borrow().contains(&addr))
-}
-
-struct AdvancingGuard(usize);
-
-impl AdvancingGuard {
-    fn new(addr: usize) -> Self {
-        ADVANCING.with(|a| a.borrow_mut().push(addr));
-        AdvancingGuard(addr)
-    }
-}
-
-impl Drop for AdvancingGuard {
-    fn drop(&mut self) {
-        ADVANCING.with(|a| {
-            let mut v = a.borrow_mut();
-            if let Some(i) = v.iter().rposition(|&x| x == self.0) {
-                v.remove(i);
-            }
-        });
-    }
 }
 
 /// Where an entity callback's exception waits until `advance_to` returns.
@@ -245,7 +220,7 @@ impl PySimNetwork {
             Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
             Err(TryLockError::WouldBlock) => {}
         }
-        if advancing(self.addr()) {
+        if Reentry::active(&ADVANCING, self.addr()) {
             return Err(twin_error(
                 "a device's entity called back into the network that is advancing it",
             ));
@@ -318,7 +293,7 @@ impl PySimNetwork {
     /// Advance (no logging); an entity's exception breaks the network and is raised.
     fn advance(&self, st: &mut NetState, t_s: f64) -> PyResult<()> {
         let r = {
-            let _g = AdvancingGuard::new(self.addr());
+            let _g = Reentry::enter(&ADVANCING, self.addr());
             st.net.advance_to(t_s)
         };
         if let Some(e) = self.take_entity_error() {
@@ -364,7 +339,7 @@ impl PySimNetwork {
 
 impl NativeConnection for PySimNetwork {
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String> {
-        if advancing(self.addr()) {
+        if Reentry::active(&ADVANCING, self.addr()) {
             return Err(
                 "a device's entity called back into the network that is advancing it".into(),
             );
@@ -483,39 +458,20 @@ impl PySimNetwork {
     /// uint32 and float64 numpy arrays (the connection protocol).
     #[pyo3(signature = (max_samples = 10_000))]
     fn poll<'py>(&self, py: Python<'py>, max_samples: i64) -> PyResult<Bound<'py, PyTuple>> {
-        let max = usize::try_from(max_samples)
-            .map_err(|_| invalid_input(format!("max_samples must be >= 0, got {max_samples}")))?;
+        let max = max_arg(max_samples)?;
         let mut out = SampleBatch::new();
         {
             let mut st = self.lock(py)?;
             Self::usable(&st)?;
             Logged(&mut st).poll(&mut out, max).map_err(to_py)?;
         }
-        let b = out.as_ref();
-        PyTuple::new(
-            py,
-            [
-                b.times().to_vec().into_pyarray(py).into_any(),
-                b.signals().to_vec().into_pyarray(py).into_any(),
-                b.values().to_vec().into_pyarray(py).into_any(),
-            ],
-        )
+        columns_tuple(py, &out)
     }
 
     /// Send a command (a :class:`Command` from a twin) towards the devices: it arrives
     /// after the link's latency and is carried out by every device whose schema has it.
     fn send(&self, py: Python<'_>, command: &Bound<'_, PyAny>) -> PyResult<()> {
-        let c = command.cast::<PyCommand>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "command must be a twin.Command, not {}",
-                command
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let cmd = c.get().to_command()?;
+        let cmd = command_arg(command)?;
         let mut st = self.lock(py)?;
         Self::usable(&st)?;
         Logged(&mut st).send(&cmd).map_err(to_py)
