@@ -33,15 +33,15 @@ def other_thread_finished_first(work):
     return mine < ended["work"]
 
 
-def long_enough(make, seconds=0.4):
+def long_enough(make, seconds=0.4, max_scale=1024):
     """`make(scale)` returns a call; double the scale until the call takes `seconds`
-    (release and debug builds differ by an order of magnitude)."""
+    (release and debug builds differ by an order of magnitude), at most `max_scale`."""
     scale = 1
     while True:
         work = make(scale)
         t0 = time.perf_counter()
         work()
-        if time.perf_counter() - t0 >= seconds or scale >= 1024:
+        if time.perf_counter() - t0 >= seconds or scale >= max_scale:
             return make(scale)
         scale *= 2
 

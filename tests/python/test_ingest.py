@@ -307,44 +307,10 @@ def test_nan_in_rul_inputs_names_x_or_cycles_and_the_position():
             m.predict(X, units, t)
 
 
-def _other_thread_finished_first(work):
-    """Run `work` in a thread; meanwhile sleep briefly (waking needs the GIL back) and do a
-    little Python work here. True if that work finished before `work` returned."""
-    import time
+from test_analytics_gil import long_enough, other_thread_finished_first  # noqa: E402
 
-    started = threading.Event()
-    ended = {}
-
-    def run():
-        started.set()
-        work()
-        ended["work"] = time.perf_counter()
-
-    th = threading.Thread(target=run)
-    th.start()
-    started.wait()
-    time.sleep(0.02)
-    s = 0
-    for i in range(20_000):
-        s += i
-    mine = time.perf_counter()
-    th.join()
-    return mine < ended["work"]
-
-
-def _long_enough(make, seconds=0.4):
-    """Double the batch until one ingest takes `seconds` (debug and release builds differ),
-    up to 64 x 200,000 = 12.8 M samples (a twin's default batch cap is 16 M)."""
-    import time
-
-    scale = 1
-    while True:
-        work = make(scale)
-        t0 = time.perf_counter()
-        work()
-        if time.perf_counter() - t0 >= seconds or scale >= 64:
-            return make(scale)
-        scale *= 2
+#: Batches grow to at most 64 x 200,000 = 12.8 M samples, under a twin's 16 M batch cap.
+MAX_SCALE = 64
 
 
 def _twin_batch(k):
@@ -379,7 +345,7 @@ def _fleet_batch(k):
 @pytest.mark.parametrize("make", [_twin_batch, _fleet_batch], ids=["Twin", "Fleet"])
 def test_large_batches_release_the_gil(make):
     assert twin.DETACH_MIN_SAMPLES <= 200_000
-    assert _other_thread_finished_first(_long_enough(make))
+    assert other_thread_finished_first(long_enough(make, max_scale=MAX_SCALE))
 
 
 def test_the_gil_check_tells_a_call_that_keeps_it():
@@ -395,6 +361,6 @@ def test_the_gil_check_tells_a_call_that_keeps_it():
     old = sys.getswitchinterval()
     sys.setswitchinterval(10.0)  # no forced GIL hand-over during the busy loop
     try:
-        assert not _other_thread_finished_first(_long_enough(busy))
+        assert not other_thread_finished_first(long_enough(busy, max_scale=MAX_SCALE))
     finally:
         sys.setswitchinterval(old)

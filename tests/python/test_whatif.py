@@ -325,42 +325,7 @@ def test_docstring_examples_run(name):
 
 # ---- long calls release the GIL ------------------------------------------------------
 
-import threading  # noqa: E402
-import time  # noqa: E402
-
-
-def other_thread_finished_first(work):
-    """Run `work` in a thread; meanwhile sleep briefly and do a little Python work here.
-    True if that work finished before `work` returned (impossible if `work` held the GIL)."""
-    started = threading.Event()
-    ended = {}
-
-    def run():
-        started.set()
-        work()
-        ended["work"] = time.perf_counter()
-
-    th = threading.Thread(target=run)
-    th.start()
-    started.wait()
-    time.sleep(0.02)
-    s = 0
-    for i in range(20_000):
-        s += i
-    mine = time.perf_counter()
-    th.join()
-    return mine < ended["work"]
-
-
-def long_enough(make, seconds=0.4):
-    scale = 1
-    while True:
-        work = make(scale)
-        t0 = time.perf_counter()
-        work()
-        if time.perf_counter() - t0 >= seconds or scale >= 1024:
-            return make(scale)
-        scale *= 2
+from test_analytics_gil import long_enough, other_thread_finished_first  # noqa: E402
 
 
 def whatif_call(k):
