@@ -431,8 +431,10 @@ fn null_and_bad_arguments_leave_outputs_untouched() {
         );
         assert_eq!(n, 55);
         // A misaligned column is refused too.
-        let raw = [0u8; 16];
-        let misaligned = raw.as_ptr().wrapping_add(1).cast::<i64>();
+        // The buffer is 8-aligned, so one byte in is misaligned wherever the
+        // stack (or miri's randomised allocator) places it.
+        let raw = [0u64; 3];
+        let misaligned = raw.as_ptr().cast::<u8>().wrapping_add(1).cast::<i64>();
         let r =
             twin_twin_ingest_batch(t, misaligned, ids.as_ptr(), values.as_ptr(), 1, &mut report);
         assert_eq!(r, TwinResult::InvalidInput);
