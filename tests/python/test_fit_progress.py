@@ -2,7 +2,6 @@
 fits: counts that rise to a total the test works out itself, results identical with and
 without a callback, typed errors for a bad ``progress=``, and a prompt, clean interrupt."""
 
-import os
 import signal
 import threading
 import time
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import twin
+from test_progress import thread_ids, threads_started_since
 
 
 def wear_fleet(n, seed, life=(60, 100)):
@@ -138,8 +138,6 @@ def test_clone_keeps_settings_and_takes_no_progress_parameter():
 # ------------------------------------------------------------------------- Ctrl-C
 
 
-def threads_of_this_process():
-    return len(os.listdir("/proc/self/task"))
 
 
 def long_boosting():
@@ -158,7 +156,7 @@ def long_ensemble():
 @pytest.mark.parametrize("setup", [long_boosting, long_ensemble], ids=lambda f: f.__name__)
 def test_ctrl_c_interrupts_a_long_fit_promptly_and_the_next_fit_works(setup):
     model, X, ids = setup()
-    before = threads_of_this_process()
+    before = thread_ids()
     sent = []
     seen = []
 
@@ -183,10 +181,7 @@ def test_ctrl_c_interrupts_a_long_fit_promptly_and_the_next_fit_works(setup):
     # nothing fitted, nothing left running
     with pytest.raises(twin.InvalidInputError, match="not fitted"):
         model.predict(X, ids)
-    deadline = time.perf_counter() + 2.0
-    while threads_of_this_process() > before and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    assert threads_of_this_process() == before
+    assert threads_started_since(before) == set()
     # the same model fits afterwards with quick settings
     quick = {"n_trees": 20} if isinstance(model, twin.RegressionRul) else {"members": ["ridge", "similarity"]}
     model.set_params(stride=10, **quick).fit(X, ids)
