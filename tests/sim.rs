@@ -1302,3 +1302,184 @@ fn cpu_and_radio_energy_match_the_closed_form() {
         "CPU share {cpu}"
     );
 }
+
+/// A busy network: lossy, jittered, bandwidth-bound (so the queue drops), five drives on
+/// different periods.
+fn busy_network() -> SimNetwork {
+    let link = LinkConfig {
+        latency_s: 0.3,
+        jitter_s: 0.2,
+        bandwidth_bps: Some(2_000.0),
+        queue_bytes: 400,
+        loss: LossModel::GilbertElliott {
+            p: 0.05,
+            r: 0.3,
+            k: 0.99,
+            h: 0.2,
+        },
+    };
+    let mut net = SimNetwork::new(link, 21).expect("valid link");
+    for (i, period) in [0.5, 0.7, 1.0, 1.3, 2.0].into_iter().enumerate() {
+        net.add_device(Box::new(ConveyorDrive::new(100 + i as u64)), period)
+            .expect("device");
+    }
+    net
+}
+
+/// Drive a network from `from_s` on: advance, take part of what arrived, and send a
+/// set-point now and then; return every sample taken.
+fn drive(net: &mut SimNetwork, from_s: f64, steps: u32) -> twin::SampleBatch {
+    let schema = ConveyorDrive::standard_schema();
+    let cmd_id = schema.command_id("set_speed").expect("command");
+    let mut gate = twin::CommandGate::new(&schema);
+    let mut out = twin::SampleBatch::new();
+    for k in 0..steps {
+        let t = from_s + f64::from(k + 1) * 2.5;
+        net.advance_to(t).expect("advance");
+        net.poll(&mut out, 7).expect("poll");
+        if k % 4 == 1 {
+            let value = 1.0 + f64::from(k % 3) * 0.25;
+            if let Ok(c) = gate.validate(&schema, cmd_id, value, twin::Timestamp::from_secs_f64(t))
+            {
+                net.send(&c).expect("send");
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_network_taken_apart_and_rebuilt_from_its_state_continues_identically() {
+    for save_at in [1u32, 9, 30] {
+        let mut kept = busy_network();
+        let mut saved = busy_network();
+        drive(&mut kept, 0.0, save_at);
+        drive(&mut saved, 0.0, save_at);
+        let state = saved.state();
+        let st = saved.stats();
+        // Saved while things are under way: packets on the link, samples waiting, a
+        // command on its way (sent at step 1, 5, 9, ... and 0.3 s in flight).
+        assert!(st.in_flight > 0 && st.ready > 0, "{st:?}");
+        assert_eq!(state.devices(), 5);
+        // Both binary and JSON forms come back equal.
+        let bytes = state.to_bytes().expect("bytes");
+        let back = twin::sim::connection::NetworkState::from_bytes(&bytes).expect("load");
+        assert_eq!(back, state);
+        let json = serde_json::to_string(&state).expect("json");
+        assert_eq!(
+            serde_json::from_str::<twin::sim::connection::NetworkState>(&json).expect("json"),
+            state
+        );
+        let mut restored =
+            SimNetwork::from_state(back, saved.into_entities()).expect("a consistent state");
+        assert_eq!(restored.stats(), kept.stats());
+        assert_eq!(restored.state(), kept.state());
+        let t0 = f64::from(save_at) * 2.5;
+        let a = drive(&mut kept, t0, 40);
+        let b = drive(&mut restored, t0, 40);
+        assert!(a.len() > 100, "{}", a.len());
+        assert_eq!(a, b);
+        assert_eq!(restored.stats(), kept.stats());
+        // The run carried commands and met the link's losses and drops.
+        let st = kept.stats();
+        assert!(
+            st.commands_applied > 0 && st.lost > 0 && st.dropped > 0,
+            "{st:?}"
+        );
+    }
+}
+
+#[test]
+fn a_network_state_grows_with_what_is_under_way_not_with_time() {
+    let mut net = busy_network();
+    drive(&mut net, 0.0, 10);
+    let mut taken = twin::SampleBatch::new();
+    net.poll(&mut taken, usize::MAX).expect("poll");
+    let early = net.state().to_bytes().expect("bytes").len();
+    drive(&mut net, 25.0, 4_000);
+    net.poll(&mut taken, usize::MAX).expect("poll");
+    let late = net.state().to_bytes().expect("bytes").len();
+    // 400 times as long a history, about the same state (the packets on the link vary).
+    assert!(late < 2 * early, "{early} bytes early, {late} bytes late");
+}
+
+#[test]
+fn a_damaged_network_state_is_refused_with_the_reason() {
+    let mut net = busy_network();
+    drive(&mut net, 0.0, 9);
+    let good = serde_json::to_value(net.state()).expect("json");
+    let entities = || -> Vec<Box<dyn twin::entity::PhysicalEntity + Send>> {
+        (0..5)
+            .map(|i| {
+                Box::new(ConveyorDrive::new(i)) as Box<dyn twin::entity::PhysicalEntity + Send>
+            })
+            .collect()
+    };
+    let refuse = |edit: &dyn Fn(&mut serde_json::Value), expect: &str| {
+        let mut v = good.clone();
+        edit(&mut v);
+        let state: twin::sim::connection::NetworkState =
+            serde_json::from_value(v).expect("still well-formed");
+        let e = SimNetwork::from_state(state, entities()).expect_err(expect);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains(expect), "{e} lacks {expect:?}");
+    };
+    let arrival = good["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .position(|e| e["kind"] == 1)
+        .expect("a packet on the link");
+    let sensing = good["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .position(|e| e["kind"] == 0)
+        .expect("a sensing event");
+    refuse(
+        &|v| v["events"][0]["device"] = 9.into(),
+        "device 9 does not exist",
+    );
+    refuse(
+        &|v| v["events"][arrival]["slot"] = 10_000.into(),
+        "packet slot 10000 is invalid",
+    );
+    refuse(&|v| v["events"][0]["time"] = 0.into(), "is out of range");
+    refuse(&|v| v["events"][0]["kind"] = 7.into(), "unknown kind 7");
+    refuse(
+        &|v| {
+            v["events"].as_array_mut().expect("events").remove(sensing);
+        },
+        "has no sensing event",
+    );
+    refuse(
+        &|v| {
+            let e = v["events"][sensing].clone();
+            v["events"].as_array_mut().expect("events").push(e);
+        },
+        "senses twice",
+    );
+    assert!(!good["free"].as_array().expect("free").is_empty());
+    refuse(
+        &|v| {
+            v["free"].as_array_mut().expect("free").pop();
+        },
+        "neither on the link nor free",
+    );
+    refuse(&|v| v["stats"]["sensed"] = 1.into(), "do not reconcile");
+    refuse(&|v| v["stats"]["in_flight"] = 0.into(), "do not reconcile");
+    refuse(
+        &|v| v["devices"][2]["period_ns"] = 0.into(),
+        "device 2: period",
+    );
+    refuse(&|v| v["now_ns"] = u64::MAX.into(), "the clock");
+    refuse(&|v| v["link"]["latency_s"] = (-1.0).into(), "latency");
+    // Right state, wrong number of entities.
+    let e = SimNetwork::from_state(net.state(), entities().into_iter().take(4).collect())
+        .expect_err("4 entities for 5 devices");
+    assert!(e.to_string().contains("5 devices but 4 entities"), "{e}");
+    // Bytes that are not a state.
+    let e = twin::sim::connection::NetworkState::from_bytes(b"not cbor").expect_err("garbage");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("not a saved state"), "{e}");
+}

@@ -7,6 +7,8 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 use super::kernel::{Event, EventQueue};
 use super::network::LinkConfig;
 use super::rng::{self, StreamId};
@@ -69,6 +71,199 @@ struct VirtualDevice {
 /// # Ok::<(), twin::Error>(())
 /// ```
 pub const MAX_TIME_S: f64 = 1e9;
+
+/// [`MAX_TIME_S`] in nanoseconds.
+const MAX_TIME_NS: u64 = 1_000_000_000_000_000_000;
+const _: () = assert!(MAX_TIME_S as u64 * 1_000_000_000 == MAX_TIME_NS);
+
+/// The latest event or link time a saved state may hold, ns: a sensing event lies at most
+/// one period (at most [`MAX_TIME_S`]) after the clock, and a packet's arrival a backlog
+/// and a latency after that; four times the clock's bound leaves room and cannot overflow.
+const MAX_STATE_NS: u64 = 4 * MAX_TIME_NS;
+
+/// A device's network-side state: its period and its loss channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DeviceState {
+    period_ns: u64,
+    bad: bool,
+    chan: u64,
+}
+
+/// A pending event: when, which device, which packet slot, sensing or arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct PendingEvent {
+    time: u64,
+    device: u32,
+    slot: u32,
+    kind: u8,
+}
+
+/// Everything a [`SimNetwork`] holds apart from its entities: the link, the seed, the
+/// clock, each device's period and loss channel, the pending events, the packets on the
+/// link, the samples waiting for `poll`, the commands on their way, the random streams
+/// and the counts. Its size follows what is under way, not how long the network has run.
+///
+/// [`SimNetwork::state`] takes it and [`SimNetwork::from_state`] rebuilds the network
+/// around the entities (saved by the caller, in their current state), after which both
+/// continue identically. It is serde data; [`NetworkState::to_bytes`] gives an exact
+/// binary form (CBOR), which also keeps non-finite sample values that JSON cannot hold.
+/// A state is checked when it is loaded, so a damaged one is refused with an error.
+///
+/// ```
+/// use twin::connection::DataConnection;
+/// use twin::entity::ConveyorDrive;
+/// use twin::sim::connection::{NetworkState, SimNetwork};
+/// use twin::sim::network::LinkConfig;
+/// use twin::SampleBatch;
+///
+/// let make = || -> twin::Result<SimNetwork> {
+///     let link = LinkConfig { latency_s: 0.5, ..LinkConfig::default() };
+///     let mut net = SimNetwork::new(link, 3)?;
+///     net.add_device(Box::new(ConveyorDrive::new(1)), 1.0)?;
+///     Ok(net)
+/// };
+/// let (mut kept, mut saved) = (make()?, make()?);
+/// kept.advance_to(10.25)?;
+/// saved.advance_to(10.25)?;
+/// // Take one apart (state as bytes, entities) and put it back together.
+/// let bytes = saved.state().to_bytes()?;
+/// let entities = saved.into_entities();
+/// let mut restored = SimNetwork::from_state(NetworkState::from_bytes(&bytes)?, entities)?;
+/// let (mut a, mut b) = (SampleBatch::new(), SampleBatch::new());
+/// for t in [20.0, 30.0] {
+///     kept.advance_to(t)?;
+///     restored.advance_to(t)?;
+///     kept.poll(&mut a, usize::MAX)?;
+///     restored.poll(&mut b, usize::MAX)?;
+/// }
+/// assert_eq!(a, b);
+/// assert_eq!(kept.stats(), restored.stats());
+/// # Ok::<(), twin::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkState {
+    link: LinkConfig,
+    seed: u64,
+    now_ns: u64,
+    devices: Vec<DeviceState>,
+    events: Vec<PendingEvent>,
+    slots: Vec<Vec<Sample>>,
+    free: Vec<u32>,
+    ready: Vec<Sample>,
+    commands: Vec<(u64, Command)>,
+    busy_until: u64,
+    last_arrival: u64,
+    link_stream: u64,
+    stats: NetworkStats,
+}
+
+impl NetworkState {
+    /// The number of devices (entities [`SimNetwork::from_state`] needs).
+    pub fn devices(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// The state as CBOR bytes (exact, non-finite values included).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        ciborium::into_writer(self, &mut out)
+            .map_err(|e| Error::InvalidInput(format!("network state: {e}")))?;
+        Ok(out)
+    }
+
+    /// A state from [`to_bytes`](Self::to_bytes)' output; an error names what is wrong.
+    /// The state's consistency is checked by [`SimNetwork::from_state`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ciborium::from_reader(bytes)
+            .map_err(|e| Error::InvalidInput(format!("network state: not a saved state: {e}")))
+    }
+
+    /// Refuse a state that the network could not run on: wrong references between events,
+    /// slots and devices, counts that do not reconcile, times out of range.
+    fn check(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::InvalidInput(format!("network state: {why}")));
+        self.link.validate("link")?;
+        let n = self.devices.len();
+        if n >= u32::MAX as usize {
+            return bad("too many devices".into());
+        }
+        if self.now_ns > MAX_TIME_NS {
+            return bad(format!(
+                "the clock {} ns is past {MAX_TIME_S} s",
+                self.now_ns
+            ));
+        }
+        for (i, d) in self.devices.iter().enumerate() {
+            if !(1_000..=MAX_TIME_NS).contains(&d.period_ns) {
+                return bad(format!(
+                    "device {i}: period {} ns is outside 1 µs to {MAX_TIME_S} s",
+                    d.period_ns
+                ));
+            }
+        }
+        if self.busy_until > MAX_STATE_NS || self.last_arrival > MAX_STATE_NS {
+            return bad("link times out of range".into());
+        }
+        // Every device has exactly one sensing event; every packet on the link one
+        // arrival, in a slot of its own; the other slots are free and empty.
+        let mut sensing = vec![false; n];
+        let mut slot_used = vec![false; self.slots.len()];
+        let mut in_flight = 0u64;
+        for (k, e) in self.events.iter().enumerate() {
+            if e.time < self.now_ns || e.time > MAX_STATE_NS {
+                return bad(format!("event {k}: time {} ns is out of range", e.time));
+            }
+            let d = e.device as usize;
+            if d >= n {
+                return bad(format!("event {k}: device {d} does not exist"));
+            }
+            match e.kind {
+                SENSE if !std::mem::replace(&mut sensing[d], true) => {}
+                SENSE => return bad(format!("event {k}: device {d} senses twice")),
+                ARRIVE => {
+                    let s = e.slot as usize;
+                    match slot_used.get_mut(s) {
+                        Some(u) if !*u => *u = true,
+                        _ => return bad(format!("event {k}: packet slot {s} is invalid")),
+                    }
+                    in_flight += self.slots[s].len() as u64;
+                }
+                other => return bad(format!("event {k}: unknown kind {other}")),
+            }
+        }
+        if let Some(d) = sensing.iter().position(|s| !s) {
+            return bad(format!("device {d} has no sensing event"));
+        }
+        for &f in &self.free {
+            match slot_used.get_mut(f as usize) {
+                Some(u) if !*u && self.slots[f as usize].is_empty() => *u = true,
+                _ => return bad(format!("free slot {f} is invalid")),
+            }
+        }
+        if let Some(s) = slot_used.iter().position(|u| !u) {
+            return bad(format!("packet slot {s} is neither on the link nor free"));
+        }
+        if self.commands.windows(2).any(|w| w[1].0 < w[0].0) {
+            return bad("the commands on their way are out of order".into());
+        }
+        let st = &self.stats;
+        let ready = self.ready.len() as u64;
+        let total = [st.lost, st.dropped, st.delivered, in_flight]
+            .iter()
+            .try_fold(0u64, |a, &b| a.checked_add(b));
+        if st.in_flight != in_flight
+            || total != Some(st.sensed)
+            || st.polled.checked_add(ready) != Some(st.delivered)
+            || st.ready != ready
+        {
+            return bad(format!(
+                "the counts do not reconcile with the packets ({in_flight} samples on the link, \
+                 {ready} ready): {st:?}"
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// A virtual deployment feeding twins; see the module documentation.
 ///
@@ -163,6 +358,102 @@ impl SimNetwork {
         });
         self.queue.push(Event::new(self.now, i as u32, SENSE));
         Ok(i)
+    }
+
+    /// The network's state apart from its entities; see [`NetworkState`].
+    pub fn state(&self) -> NetworkState {
+        let mut events: Vec<PendingEvent> = self
+            .queue
+            .pending()
+            .map(|e| PendingEvent {
+                time: e.time,
+                device: e.entity,
+                slot: e.tag,
+                kind: e.kind,
+            })
+            .collect();
+        events.sort_unstable_by_key(|e| (e.time, e.device, e.kind, e.slot));
+        NetworkState {
+            link: self.link.clone(),
+            seed: self.seed,
+            now_ns: self.now,
+            devices: self
+                .devices
+                .iter()
+                .map(|d| DeviceState {
+                    period_ns: d.period_ns,
+                    bad: d.bad,
+                    chan: d.chan,
+                })
+                .collect(),
+            events,
+            slots: self.slots.clone(),
+            free: self.free.clone(),
+            ready: self.ready.iter().copied().collect(),
+            commands: self.commands.iter().cloned().collect(),
+            busy_until: self.busy_until,
+            last_arrival: self.last_arrival,
+            link_stream: self.link_stream,
+            stats: self.stats(),
+        }
+    }
+
+    /// Rebuild a network from its [`state`](Self::state) and its devices' entities (in
+    /// device order, in the state they had when the network's state was taken). Fails,
+    /// with the reason, if the state is inconsistent or the number of entities differs.
+    pub fn from_state(
+        state: NetworkState,
+        entities: Vec<Box<dyn PhysicalEntity + Send>>,
+    ) -> Result<Self> {
+        state.check()?;
+        if entities.len() != state.devices.len() {
+            return Err(Error::InvalidInput(format!(
+                "network state: {} devices but {} entities",
+                state.devices.len(),
+                entities.len()
+            )));
+        }
+        let mut queue = EventQueue::new(1_000_000, 1024);
+        for e in &state.events {
+            let mut ev = Event::new(e.time, e.device, e.kind);
+            ev.tag = e.slot;
+            queue.push(ev);
+        }
+        let mut stats = state.stats;
+        stats.ready = 0;
+        Ok(SimNetwork {
+            link: state.link,
+            seed: state.seed,
+            devices: state
+                .devices
+                .into_iter()
+                .zip(entities)
+                .map(|(d, entity)| VirtualDevice {
+                    entity,
+                    period_ns: d.period_ns,
+                    bad: d.bad,
+                    chan: d.chan,
+                })
+                .collect(),
+            queue,
+            slots: state.slots,
+            free: state.free,
+            ready: state.ready.into(),
+            commands: state.commands.into(),
+            busy_until: state.busy_until,
+            last_arrival: state.last_arrival,
+            link_stream: state.link_stream,
+            now: state.now_ns,
+            stats,
+            scratch: SampleBatch::new(),
+        })
+    }
+
+    /// The devices' entities, in device order, taking the network apart (with
+    /// [`state`](Self::state) taken first, [`from_state`](Self::from_state) puts it back
+    /// together).
+    pub fn into_entities(self) -> Vec<Box<dyn PhysicalEntity + Send>> {
+        self.devices.into_iter().map(|d| d.entity).collect()
     }
 
     /// The simulated time, s.

@@ -216,6 +216,30 @@ impl EventQueue {
         self.len() == 0
     }
 
+    /// The pending events, in no particular order (for saving a model's state; pushing
+    /// them into a new queue gives the same pops, since events pop in the total order of
+    /// their fields).
+    ///
+    /// ```
+    /// use twin::sim::kernel::{Event, EventQueue};
+    /// let mut q = EventQueue::new(1_000, 64);
+    /// for t in [5_u64, 900, 70_000, 10_000_000] {
+    ///     q.push(Event::new(t, 1, 0));
+    /// }
+    /// q.pop();
+    /// let mut left: Vec<u64> = q.pending().map(|e| e.time).collect();
+    /// left.sort();
+    /// assert_eq!(left, vec![900, 70_000, 10_000_000]);
+    /// ```
+    pub fn pending(&self) -> impl Iterator<Item = Event> + '_ {
+        self.current[self.head..]
+            .iter()
+            .chain(self.fine.iter().flatten())
+            .chain(self.buckets.iter().flatten())
+            .chain(self.far.iter().map(|e| &e.0))
+            .copied()
+    }
+
     /// The time of the last event popped.
     pub fn now(&self) -> u64 {
         self.now
