@@ -1,5 +1,5 @@
 """Connections from Python: Twin.step / flush / command_as over the connection protocol,
-the simulated network (SimNetwork) and its pickling by replay."""
+the simulated network (SimNetwork) and its pickling."""
 
 import copy
 import math
@@ -357,7 +357,7 @@ def _run(net, tw, k0, k1):
     return cols
 
 
-def test_sim_network_pickles_by_replay_and_continues_identically():
+def test_sim_network_pickles_mid_run_and_continues_identically():
     link = {"latency_s": 0.5, "jitter_s": 0.3, "loss": {"model": "bernoulli", "p": 0.25}}
     net = twin.SimNetwork(link, seed=99)
     net.add_device(Tank(1), 2.0)
@@ -394,8 +394,87 @@ def test_an_unpicklable_entity_makes_the_network_refuse_to_pickle():
 
     net.add_device(Unpicklable(1), 1.0)
     net.advance_to(3.0)
-    with pytest.raises(TypeError, match="Unpicklable entity could not be pickled"):
+    with pytest.raises(TypeError, match="no pickling here"):
         pickle.dumps(net)
+    # The network is untouched and runs on.
+    net.advance_to(6.0)
+    assert net.stats["sensed"] == 7
+
+
+def test_a_network_pickle_holds_what_is_under_way_not_its_history():
+    net = twin.SimNetwork({"latency_s": 0.5, "jitter_s": 0.2}, seed=3)
+    net.add_device(Tank(1), 1.0)
+    tw = twin.Twin(Tank(0).schema, monitor=False)
+
+    def run(k0, k1):
+        for k in range(k0, k1):
+            net.advance_to(2.0 * k)
+            tw.step(net, max_samples=1)  # leave most samples waiting, then take them all
+            tw.step(net)
+            if k % 10 == 0:
+                tw.command("set_inflow", 0.1 * (k % 30) / 10, tw.now)
+
+    run(1, 50)
+    early = len(pickle.dumps(net))
+    run(50, 5_000)
+    late = len(pickle.dumps(net))
+    assert net.stats["commands_applied"] > 100
+    # 100 times as long a run, about the same pickle (a packet on the link or not).
+    assert late < early + 200, (early, late)
+
+
+class Glitchy(Tank):
+    """A tank whose level reads NaN one second in three and infinity another."""
+
+    def sense(self):
+        v = super().sense()["level"]
+        return {"level": [v, math.nan, math.inf][round(self.t) % 3]}
+
+    def __reduce__(self):
+        return (_rebuild_glitchy, (self.rng.getstate(), self.level, self.inflow, self.t))
+
+
+def _rebuild_glitchy(rng, level, inflow, t):
+    k = Glitchy(0)
+    k.rng.setstate(rng)
+    k.level, k.inflow, k.t = level, inflow, t
+    return k
+
+
+def test_a_network_pickle_keeps_shared_entities_and_non_finite_samples():
+    net = twin.SimNetwork({"latency_s": 0.25}, seed=8)
+    net.add_device(Glitchy(2), 1.0)
+    net.advance_to(20.0)
+    dev = net.devices[0]
+    net2, dev2 = pickle.loads(pickle.dumps((net, dev)))
+    # The copy's device is the copied entity, as it was in the original.
+    assert type(dev2) is Glitchy and net2.devices[0] is dev2
+    assert dev2.level == dev.level and dev2.t == dev.t
+    # 21 readings (0 to 20 s), the last still on the link; the waiting ones hold NaN and inf.
+    assert net2.stats == net.stats and net.stats["ready"] == 20
+    for n in (net, net2):
+        n.advance_to(40.0)
+    a, b = net.poll(100), net2.poll(100)
+    seconds = np.round(a[0] / 1e9).astype(int)
+    assert list(seconds) == list(range(40))
+    assert np.array_equal(np.isnan(a[2]), seconds % 3 == 1)
+    assert np.array_equal(np.isinf(a[2]), seconds % 3 == 2)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y, equal_nan=True)
+
+
+def test_a_damaged_network_state_is_refused_with_the_reason():
+    net = twin.SimNetwork({"latency_s": 0.5}, seed=1)
+    net.add_device(Tank(1), 1.0)
+    net.advance_to(10.25)
+    f, (state, devices) = net.__reduce__()
+    assert f(state, devices).stats == net.stats
+    with pytest.raises(twin.InvalidInputError, match="not a saved state"):
+        twin.SimNetwork.restore(b"not a state", devices)
+    with pytest.raises(twin.InvalidInputError, match="1 devices but 2 entities"):
+        twin.SimNetwork.restore(state, devices + [Tank(2)])
+    with pytest.raises(TypeError, match="has no advance"):
+        twin.SimNetwork.restore(state, [object()])
 
 
 def test_an_entity_that_raises_breaks_the_network_with_its_exception():
@@ -695,7 +774,7 @@ def test_ctrl_c_in_send_fails_the_command_and_is_raised_after_the_step(plant):
 
 def test_a_network_of_built_in_drives_pickles_and_continues_identically():
     """Built-in entities pickle with their full state, so a network of conveyor drives
-    (with a set-point command crossing the link) pickles by replay mid-run."""
+    (with a set-point command crossing the link) pickles mid-run."""
     link = {"latency_s": 0.2, "jitter_s": 0.1, "loss": {"model": "bernoulli", "p": 0.1}}
     net = twin.SimNetwork(link, seed=4)
     net.add_device(twin.ConveyorDrive(seed=1), 10.0)

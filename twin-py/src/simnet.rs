@@ -6,10 +6,11 @@
 //! and `failed`), driven through [`PyEntity`], a [`PhysicalEntity`] adaptor that takes the
 //! GIL for each call. Only `advance_to` calls them; `poll` and `send` are pure Rust.
 //!
-//! Pickling: the network is not serializable as it runs (events under way, entity state),
-//! but it is deterministic, so it pickles as its recipe and an operation log (the link,
-//! the seed, each device's entity pickled when it was added and its period, then every
-//! `advance_to`, `poll` and `send` in order) and unpickling replays the log.
+//! Pickling: the network's own state ([`NetworkState`]: clock, pending events, packets on
+//! the link, samples waiting, commands on their way, random streams, counts) goes through
+//! serde as exact CBOR bytes, and the device entity objects are pickled by Python next to
+//! it, in their current state. Its size follows what is under way, not how long the
+//! network has run.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
@@ -19,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use twin::connection::DataConnection;
 use twin::entity::PhysicalEntity;
-use twin::sim::connection::{NetworkStats, SimNetwork};
+use twin::sim::connection::{NetworkState, NetworkStats, SimNetwork};
 use twin::sim::network::LinkConfig;
 use twin::{Command, SampleBatch, Schema, Timestamp};
 
@@ -131,52 +132,13 @@ impl PhysicalEntity for PyEntity {
     }
 }
 
-/// One step of a network's history, for pickling by replay.
-enum Op {
-    /// `add_device`: the entity as pickled then (or why it could not be), and the period.
-    Add {
-        entity: Result<Py<PyBytes>, String>,
-        class: String,
-        period_s: f64,
-    },
-    /// `advance_to(t_s)`.
-    Advance(f64),
-    /// Samples taken by `poll` (consecutive polls merged).
-    Poll(usize),
-    /// A command received by `send`.
-    Send(Command),
-}
-
 struct NetState {
     net: SimNetwork,
     link: LinkConfig,
     seed: u64,
-    log: Vec<Op>,
     devices: Vec<Py<PyAny>>,
     /// Why the network is unusable, after an entity raised in the middle of an event.
     broken: Option<String>,
-}
-
-/// The network with its log: every poll and send is recorded.
-struct Logged<'a>(&'a mut NetState);
-
-impl DataConnection for Logged<'_> {
-    fn poll(&mut self, out: &mut SampleBatch, max: usize) -> twin::Result<usize> {
-        let n = self.0.net.poll(out, max)?;
-        if n > 0 {
-            match self.0.log.last_mut() {
-                Some(Op::Poll(m)) => *m += n,
-                _ => self.0.log.push(Op::Poll(n)),
-            }
-        }
-        Ok(n)
-    }
-
-    fn send(&mut self, command: &Command) -> twin::Result<()> {
-        self.0.net.send(command)?;
-        self.0.log.push(Op::Send(command.clone()));
-        Ok(())
-    }
 }
 
 /// A simulated deployment as a connection: virtual devices sample their entities on a
@@ -251,13 +213,9 @@ impl PySimNetwork {
         self.error.lock().ok().and_then(|mut e| e.take())
     }
 
-    /// Add a device (no logging).
-    fn add(&self, st: &mut NetState, entity: &Bound<'_, PyAny>, period_s: f64) -> PyResult<usize> {
-        if !(period_s.is_finite() && period_s >= 1e-6) {
-            return Err(invalid_input(format!(
-                "period_s must be a finite number of seconds >= 1e-6, got {period_s}"
-            )));
-        }
+    /// An entity object as a device (its errors kept in `error`), after checking that it
+    /// has what a device needs.
+    fn adaptor(entity: &Bound<'_, PyAny>, error: &ErrorSlot) -> PyResult<PyEntity> {
         for m in ["advance", "sense", "actuate"] {
             if !entity.hasattr(m)? {
                 return Err(PyTypeError::new_err(format!(
@@ -277,20 +235,14 @@ impl PySimNetwork {
             .getattr("now")?
             .extract::<i64>()
             .map_err(|_| PyTypeError::new_err("entity.now must be an int (nanoseconds)"))?;
-        let adaptor = PyEntity {
+        Ok(PyEntity {
             obj: entity.clone().unbind(),
             schema,
-            error: self.error.clone(),
-        };
-        let i = st
-            .net
-            .add_device(Box::new(adaptor), period_s)
-            .map_err(to_py)?;
-        st.devices.push(entity.clone().unbind());
-        Ok(i)
+            error: error.clone(),
+        })
     }
 
-    /// Advance (no logging); an entity's exception breaks the network and is raised.
+    /// Advance; an entity's exception breaks the network and is raised.
     fn advance(&self, st: &mut NetState, t_s: f64) -> PyResult<()> {
         let r = {
             let _g = Reentry::enter(&ADVANCING, self.addr());
@@ -321,19 +273,23 @@ impl PySimNetwork {
         Ok(d)
     }
 
-    fn make(link: LinkConfig, seed: u64) -> PyResult<Self> {
-        let net = SimNetwork::new(link.clone(), seed).map_err(to_py)?;
-        Ok(PySimNetwork {
+    fn wrap(
+        net: SimNetwork,
+        link: LinkConfig,
+        seed: u64,
+        devices: Vec<Py<PyAny>>,
+        error: ErrorSlot,
+    ) -> Self {
+        PySimNetwork {
             state: Mutex::new(NetState {
                 net,
                 link,
                 seed,
-                log: Vec::new(),
-                devices: Vec::new(),
+                devices,
                 broken: None,
             }),
-            error: Arc::new(Mutex::new(None)),
-        })
+            error,
+        }
     }
 }
 
@@ -351,7 +307,7 @@ impl NativeConnection for PySimNetwork {
         if let Some(why) = &st.broken {
             return Err(format!("this network is unusable: {why}"));
         }
-        f(&mut Logged(&mut st));
+        f(&mut st.net);
         Ok(())
     }
 }
@@ -366,7 +322,14 @@ impl PySimNetwork {
             Some(l) if l.is_none() => LinkConfig::default(),
             Some(l) => from_python("link", l)?,
         };
-        Self::make(link, seed)
+        let net = SimNetwork::new(link.clone(), seed).map_err(to_py)?;
+        Ok(Self::wrap(
+            net,
+            link,
+            seed,
+            Vec::new(),
+            Arc::new(Mutex::new(None)),
+        ))
     }
 
     /// Add a device that reads every sensor of ``entity`` every ``period_s`` seconds from
@@ -379,21 +342,19 @@ impl PySimNetwork {
         entity: &Bound<'_, PyAny>,
         period_s: f64,
     ) -> PyResult<usize> {
-        // The entity as it is now, for pickling by replay.
-        let class = entity.get_type().name()?.to_string();
-        let pickled = py
-            .import("pickle")?
-            .call_method1("dumps", (entity,))
-            .and_then(|b| Ok(b.cast_into::<PyBytes>()?.unbind()))
-            .map_err(|e| e.value(py).to_string());
+        if !(period_s.is_finite() && period_s >= 1e-6) {
+            return Err(invalid_input(format!(
+                "period_s must be a finite number of seconds >= 1e-6, got {period_s}"
+            )));
+        }
+        let adaptor = Self::adaptor(entity, &self.error)?;
         let mut st = self.lock(py)?;
         Self::usable(&st)?;
-        let i = self.add(&mut st, entity, period_s)?;
-        st.log.push(Op::Add {
-            entity: pickled,
-            class,
-            period_s,
-        });
+        let i = st
+            .net
+            .add_device(Box::new(adaptor), period_s)
+            .map_err(to_py)?;
+        st.devices.push(entity.clone().unbind());
         Ok(i)
     }
 
@@ -409,9 +370,7 @@ impl PySimNetwork {
                 st.net.now_s()
             )));
         }
-        self.advance(&mut st, t_s)?;
-        st.log.push(Op::Advance(t_s));
-        Ok(())
+        self.advance(&mut st, t_s)
     }
 
     /// The simulated time, s.
@@ -463,7 +422,7 @@ impl PySimNetwork {
         {
             let mut st = self.lock(py)?;
             Self::usable(&st)?;
-            Logged(&mut st).poll(&mut out, max).map_err(to_py)?;
+            st.net.poll(&mut out, max).map_err(to_py)?;
         }
         columns_tuple(py, &out)
     }
@@ -474,68 +433,27 @@ impl PySimNetwork {
         let cmd = command_arg(command)?;
         let mut st = self.lock(py)?;
         Self::usable(&st)?;
-        Logged(&mut st).send(&cmd).map_err(to_py)
+        st.net.send(&cmd).map_err(to_py)
     }
 
-    /// Rebuild a network by replaying its recipe and operation log (what pickling uses):
-    /// ``link`` and ``seed`` as for the constructor, ``ops`` a list of ``("add", pickled
-    /// entity, period_s)``, ``("advance", t_s)``, ``("poll", n)``, ``("send", command
-    /// JSON)``.
+    /// Rebuild a network from its saved state (what pickling uses): ``state`` the bytes
+    /// of the network's own state, ``devices`` the device entity objects in device order,
+    /// in the state they had when it was saved. A damaged state, or a list of the wrong
+    /// length, raises :class:`InvalidInputError` with the reason.
     #[staticmethod]
-    fn replay(
-        py: Python<'_>,
-        link: &Bound<'_, PyAny>,
-        seed: u64,
-        ops: &Bound<'_, PyList>,
-    ) -> PyResult<Self> {
-        let link: LinkConfig = from_python("link", link)?;
-        let me = Self::make(link, seed)?;
-        let loads = py.import("pickle")?.getattr("loads")?;
-        {
-            let mut st = me.lock(py)?;
-            for (i, op) in ops.iter().enumerate() {
-                let bad = || invalid_input(format!("ops[{i}] is not a recorded operation"));
-                let op = op.cast_into::<PyTuple>().map_err(|_| bad())?;
-                let tag: String = op.get_item(0)?.extract().map_err(|_| bad())?;
-                match (tag.as_str(), op.len()) {
-                    ("add", 3) => {
-                        let bytes = op.get_item(1)?;
-                        let period: f64 = op.get_item(2)?.extract().map_err(|_| bad())?;
-                        let entity = loads.call1((&bytes,))?;
-                        let class = entity.get_type().name()?.to_string();
-                        me.add(&mut st, &entity, period)?;
-                        st.log.push(Op::Add {
-                            entity: Ok(bytes.cast_into::<PyBytes>().map_err(|_| bad())?.unbind()),
-                            class,
-                            period_s: period,
-                        });
-                    }
-                    ("advance", 2) => {
-                        let t: f64 = op.get_item(1)?.extract().map_err(|_| bad())?;
-                        me.advance(&mut st, t)?;
-                        st.log.push(Op::Advance(t));
-                    }
-                    ("poll", 2) => {
-                        let n: usize = op.get_item(1)?.extract().map_err(|_| bad())?;
-                        let mut scratch = SampleBatch::new();
-                        let got = Logged(&mut st).poll(&mut scratch, n).map_err(to_py)?;
-                        if got != n {
-                            return Err(invalid_input(format!(
-                                "ops[{i}]: the replay polled {got} samples, the log says {n}"
-                            )));
-                        }
-                    }
-                    ("send", 2) => {
-                        let json: String = op.get_item(1)?.extract().map_err(|_| bad())?;
-                        let cmd: Command = serde_json::from_str(&json)
-                            .map_err(|e| invalid_input(format!("ops[{i}]: {e}")))?;
-                        Logged(&mut st).send(&cmd).map_err(to_py)?;
-                    }
-                    _ => return Err(bad()),
-                }
-            }
+    fn restore(state: &[u8], devices: &Bound<'_, PyList>) -> PyResult<Self> {
+        let state = NetworkState::from_bytes(state).map_err(to_py)?;
+        let error: ErrorSlot = Arc::new(Mutex::new(None));
+        let mut entities: Vec<Box<dyn PhysicalEntity + Send>> = Vec::new();
+        let mut objects = Vec::new();
+        for d in devices.iter() {
+            entities.push(Box::new(Self::adaptor(&d, &error)?));
+            objects.push(d.unbind());
         }
-        Ok(me)
+        let link = state.link().clone();
+        let seed = state.seed();
+        let net = SimNetwork::from_state(state, entities).map_err(to_py)?;
+        Ok(Self::wrap(net, link, seed, objects, error))
     }
 
     fn __reduce__<'py>(
@@ -544,63 +462,13 @@ impl PySimNetwork {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let st = self.lock(py)?;
         Self::usable(&st)?;
-        let ops = PyList::empty(py);
-        for op in &st.log {
-            let t = match op {
-                Op::Add {
-                    entity,
-                    class,
-                    period_s,
-                } => {
-                    let bytes = entity.as_ref().map_err(|why| {
-                        PyTypeError::new_err(format!(
-                            "cannot pickle this SimNetwork: its {class} entity could not be \
-                             pickled when it was added ({why})"
-                        ))
-                    })?;
-                    PyTuple::new(
-                        py,
-                        [
-                            "add".into_pyobject(py)?.into_any(),
-                            bytes.bind(py).clone().into_any(),
-                            period_s.into_pyobject(py)?.into_any(),
-                        ],
-                    )?
-                }
-                Op::Advance(t) => PyTuple::new(
-                    py,
-                    [
-                        "advance".into_pyobject(py)?.into_any(),
-                        t.into_pyobject(py)?.into_any(),
-                    ],
-                )?,
-                Op::Poll(n) => PyTuple::new(
-                    py,
-                    [
-                        "poll".into_pyobject(py)?.into_any(),
-                        n.into_pyobject(py)?.into_any(),
-                    ],
-                )?,
-                Op::Send(c) => {
-                    let json = serde_json::to_string(c).map_err(|e| to_py(e.into()))?;
-                    PyTuple::new(
-                        py,
-                        [
-                            "send".into_pyobject(py)?.into_any(),
-                            json.into_pyobject(py)?.into_any(),
-                        ],
-                    )?
-                }
-            };
-            ops.append(t)?;
-        }
-        let link = to_python(py, &st.link)?;
-        let seed = st.seed;
+        let state = st.net.state().to_bytes().map_err(to_py)?;
+        let devices = PyList::new(py, st.devices.iter().map(|d| d.clone_ref(py)))?;
         drop(st);
-        let f = py.get_type::<PySimNetwork>().getattr("replay")?;
+        let f = py.get_type::<PySimNetwork>().getattr("restore")?;
         let args = PyTuple::new(
             py,
-            [link, seed.into_pyobject(py)?.into_any(), ops.into_any()],
+            [PyBytes::new(py, &state).into_any(), devices.into_any()],
         )?;
         Ok((f, args))
     }

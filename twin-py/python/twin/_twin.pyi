@@ -1769,8 +1769,8 @@ class SimNetwork:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.float64]]: ...
     def send(self, command: Command) -> None: ...
     @staticmethod
-    def replay(link: Mapping[str, Any], seed: int, ops: list[tuple[Any, ...]]) -> SimNetwork:
-        """Rebuild a network from its recipe and operation log (pickling)."""
+    def restore(state: bytes, devices: list[Any]) -> SimNetwork:
+        """Rebuild a network from its saved state and device entities (pickling)."""
     def __reduce__(self) -> tuple[Callable[..., SimNetwork], tuple[Any, ...]]: ...
 
 @final

@@ -163,6 +163,16 @@ impl NetworkState {
         self.devices.len()
     }
 
+    /// The link's settings.
+    pub fn link(&self) -> &LinkConfig {
+        &self.link
+    }
+
+    /// The network's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The state as CBOR bytes (exact, non-finite values included).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
