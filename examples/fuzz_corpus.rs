@@ -1,5 +1,6 @@
 //! Writes the seed corpus of the fuzz targets in `fuzz/` from real documents: schemas,
-//! a twin snapshot, every saved model kind, SenML packs, DTDL and WoT documents.
+//! a twin snapshot, every saved model kind, a simulated network's state, SenML packs, DTDL
+//! and WoT documents.
 //!
 //! ```text
 //! cargo run --release --example fuzz_corpus
@@ -24,9 +25,12 @@ use twin::analytics::rul::regression::{RegressionConfig, RegressionRul};
 use twin::analytics::rul::similarity::SimilarityRul;
 use twin::analytics::rul::{CalibrationConfig, Fleet, UnitSeries};
 use twin::codec::senml;
+use twin::connection::DataConnection;
 use twin::entity::{ConveyorConfig, ConveyorDrive};
 use twin::model::ConveyorModel;
-use twin::{BatchRef, Schema, Twin};
+use twin::sim::connection::SimNetwork;
+use twin::sim::network::{LinkConfig, LossModel};
+use twin::{BatchRef, CommandGate, SampleBatch, Schema, Twin};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -110,6 +114,34 @@ fn main() -> Res<()> {
     twin.ingest_batch(BatchRef::new(&times, &signals, &values)?);
     twin.command("set_speed", 1.5, twin::Timestamp(50_000_000_000))?;
     document(&dir, "snapshot", 0, &twin.snapshot()?.to_json()?)?;
+
+    // A network state with packets on a jittered, lossy, bandwidth-bound link, samples
+    // waiting and a command on its way.
+    let link = LinkConfig {
+        latency_s: 0.3,
+        jitter_s: 0.2,
+        bandwidth_bps: Some(2_000.0),
+        queue_bytes: 400,
+        loss: LossModel::Bernoulli { p: 0.1 },
+    };
+    let mut net = SimNetwork::new(link, 5)?;
+    for (i, period) in [0.5, 1.0, 1.5].into_iter().enumerate() {
+        net.add_device(Box::new(ConveyorDrive::new(i as u64)), period)?;
+    }
+    net.advance_to(20.0)?;
+    let mut taken = SampleBatch::new();
+    net.poll(&mut taken, 10)?;
+    let set_speed = conveyor.command_id("set_speed")?;
+    net.send(&CommandGate::new(&conveyor).validate(
+        &conveyor,
+        set_speed,
+        1.2,
+        twin::Timestamp::from_secs_f64(20.0),
+    )?)?;
+    net.advance_to(20.1)?;
+    let mut seed = vec![16u8];
+    seed.extend_from_slice(&net.state().to_bytes()?);
+    write(&dir, "network-state", &seed)?;
 
     let data = Array2::from_shape_fn((200, 3), |(i, j)| {
         let f = (i as f64 * 0.1).sin();

@@ -1,7 +1,8 @@
-//! Saved documents: twin snapshots and every saved model. The first byte picks the kind;
-//! with its top bit set the rest is a whole document, otherwise it is a body wrapped in an
-//! unsealed envelope of that kind (so the fuzzer reaches the structural checks without
-//! forging a CRC). Anything that loads must then work without a panic.
+//! Saved documents: twin snapshots, every saved model and simulated-network states. The
+//! first byte picks the kind; with its top bit set the rest is a whole document, otherwise
+//! it is a body wrapped in an unsealed envelope of that kind (so the fuzzer reaches the
+//! structural checks without forging a CRC). Kind 16 is a network state's CBOR bytes as
+//! they are. Anything that loads must then work without a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,8 +19,10 @@ use twin::analytics::rul::exponential::FittedExponentialRul;
 use twin::analytics::rul::regression::FittedRegressionRul;
 use twin::analytics::rul::similarity::FittedSimilarityRul;
 use twin::analytics::rul::UnitSeries;
-use twin::entity::{ConveyorConfig, ConveyorDrive};
+use twin::connection::DataConnection;
+use twin::entity::{ConveyorConfig, ConveyorDrive, PhysicalEntity};
 use twin::model::ConveyorModel;
+use twin::sim::connection::{NetworkState, SimNetwork};
 use twin::{BatchRef, Twin, TwinSnapshot};
 
 fn doc(format: &str, version: u32, key: &str, body: &str) -> String {
@@ -83,10 +86,50 @@ macro_rules! rul_kind {
     }};
 }
 
+/// A network state that loads must run on: advance, poll, take a command, save again.
+fn network_state(bytes: &[u8]) {
+    let Ok(state) = NetworkState::from_bytes(bytes) else {
+        return;
+    };
+    let n = state.devices();
+    if n > 64 {
+        return;
+    }
+    let entities: Vec<Box<dyn PhysicalEntity + Send>> = (0..n as u64)
+        .map(|i| Box::new(ConveyorDrive::new(i)) as Box<dyn PhysicalEntity + Send>)
+        .collect();
+    let Ok(mut net) = SimNetwork::from_state(state, entities) else {
+        return;
+    };
+    let schema = ConveyorDrive::standard_schema();
+    let mut gate = twin::CommandGate::new(&schema);
+    let mut out = twin::SampleBatch::new();
+    for dt in [0.0, 0.5, 30.0] {
+        let t = net.now_s() + dt;
+        if net.advance_to(t).is_err() {
+            return;
+        }
+        let _ = net.poll(&mut out, 1_000);
+        if let Ok(id) = schema.command_id("set_speed") {
+            if let Ok(c) = gate.validate(&schema, id, 1.0, twin::Timestamp::from_secs_f64(t)) {
+                let _ = net.send(&c);
+            }
+        }
+    }
+    let s = net.stats();
+    assert_eq!(s.sensed, s.lost + s.dropped + s.delivered + s.in_flight);
+    assert_eq!(s.delivered, s.polled + s.ready);
+    let _ = net.state().to_bytes();
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
+    if selector & 0x7f == 16 {
+        network_state(rest);
+        return;
+    }
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
