@@ -228,3 +228,44 @@ pub(crate) fn signals<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Extracted<'py, u
         copied: true,
     })
 }
+
+/// The three columns of a batch (`times`, `signals`, `values`), extracted as above.
+pub(crate) struct Batch<'py> {
+    pub(crate) times: Extracted<'py, i64>,
+    pub(crate) signals: Extracted<'py, u32>,
+    pub(crate) values: Extracted<'py, f64>,
+}
+
+impl<'py> Batch<'py> {
+    /// Extract the three columns (each borrowed or converted).
+    pub(crate) fn extract(
+        times: &Bound<'py, PyAny>,
+        signals: &Bound<'py, PyAny>,
+        values: &Bound<'py, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Batch {
+            times: self::times(times)?,
+            signals: self::signals(signals)?,
+            values: self::values(values)?,
+        })
+    }
+
+    /// The columns as a borrowed batch; columns of different lengths raise
+    /// `InvalidInputError` naming the one that differs from `times`.
+    pub(crate) fn as_ref(&self) -> PyResult<twin::BatchRef<'_>> {
+        let (ts, ss, vs) = (
+            self.times.column.as_slice()?,
+            self.signals.column.as_slice()?,
+            self.values.column.as_slice()?,
+        );
+        for (name, len) in [("signals", ss.len()), ("values", vs.len())] {
+            if len != ts.len() {
+                return Err(invalid_input(format!(
+                    "{name} has {len} elements but times has {}; the columns must have equal length",
+                    ts.len()
+                )));
+            }
+        }
+        twin::BatchRef::new(ts, ss, vs).map_err(crate::errors::to_py)
+    }
+}

@@ -765,15 +765,8 @@ pub fn write_csv(
     signals: &Bound<'_, PyAny>,
     values: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
-    let t = columns::times(times)?;
-    let s = columns::signals(signals)?;
-    let v = columns::values(values)?;
-    let (ts, ss, vs) = (
-        t.column.as_slice()?,
-        s.column.as_slice()?,
-        v.column.as_slice()?,
-    );
-    let batch = twin::BatchRef::new(ts, ss, vs).map_err(to_py)?;
+    let columns = columns::Batch::extract(times, signals, values)?;
+    let batch = columns.as_ref()?;
     let schema = schema.get().inner.clone();
     let path = py
         .import("os")?
@@ -914,15 +907,8 @@ impl PyDeviceEnd {
         signals: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
-        let t = columns::times(times)?;
-        let s = columns::signals(signals)?;
-        let v = columns::values(values)?;
-        let (ts, ss, vs) = (
-            t.column.as_slice()?,
-            s.column.as_slice()?,
-            v.column.as_slice()?,
-        );
-        let batch = twin::BatchRef::new(ts, ss, vs).map_err(to_py)?;
+        let columns = columns::Batch::extract(times, signals, values)?;
+        let batch = columns.as_ref()?;
         let dev = self.end()?;
         match py.detach(move || dev.publish_batch(batch)) {
             Ok(n) => Ok(n),

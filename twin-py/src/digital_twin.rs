@@ -390,32 +390,14 @@ impl PyTwin {
         signals: &Bound<'py, PyAny>,
         values: &Bound<'py, PyAny>,
     ) -> PyResult<PyIngestReport> {
-        let t = columns::times(times)?;
-        let s = columns::signals(signals)?;
-        let v = columns::values(values)?;
-        let (ts, ss, vs) = (
-            t.column.as_slice()?,
-            s.column.as_slice()?,
-            v.column.as_slice()?,
-        );
-        for (name, len) in [("signals", ss.len()), ("values", vs.len())] {
-            if len != ts.len() {
-                return Err(invalid_input(format!(
-                    "{name} has {len} elements but times has {}; the columns must have equal length",
-                    ts.len()
-                )));
-            }
-        }
-        let detach = ts.len() >= DETACH_MIN_SAMPLES;
-        let report = self
-            .with_twin(py, detach, move |tw| {
-                twin::BatchRef::new(ts, ss, vs).map(|batch| tw.ingest_batch(batch))
-            })?
-            .map_err(to_py)?;
+        let columns = columns::Batch::extract(times, signals, values)?;
+        let batch = columns.as_ref()?;
+        let detach = batch.len() >= DETACH_MIN_SAMPLES;
+        let report = self.with_twin(py, detach, move |tw| tw.ingest_batch(batch))?;
         let copied = [
-            ("times", t.copied),
-            ("signals", s.copied),
-            ("values", v.copied),
+            ("times", columns.times.copied),
+            ("signals", columns.signals.copied),
+            ("values", columns.values.copied),
         ]
         .into_iter()
         .filter_map(|(name, c)| c.then_some(name))

@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use twin::codec::senml::{self, Mapping};
 use twin::codec::Decoded;
 use twin::schema::SchemaLimits;
-use twin::{BatchRef, Timestamp};
+use twin::Timestamp;
 
 use crate::columns;
 use crate::digital_twin::PyTwin;
@@ -362,23 +362,8 @@ pub fn senml_encode<'py>(
     format: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let fmt = format_arg(format)?;
-    let t = columns::times(times)?;
-    let s = columns::signals(signals)?;
-    let v = columns::values(values)?;
-    let (ts, ss, vs) = (
-        t.column.as_slice()?,
-        s.column.as_slice()?,
-        v.column.as_slice()?,
-    );
-    for (name, len) in [("signals", ss.len()), ("values", vs.len())] {
-        if len != ts.len() {
-            return Err(invalid_input(format!(
-                "{name} has {len} elements but times has {}; the columns must have equal length",
-                ts.len()
-            )));
-        }
-    }
-    let batch = BatchRef::new(ts, ss, vs).map_err(to_py)?;
+    let columns = columns::Batch::extract(times, signals, values)?;
+    let batch = columns.as_ref()?;
     let out = match fmt {
         Format::Json => senml::encode_json(&schema.inner, batch, base_name),
         Format::Cbor => senml::encode_cbor(&schema.inner, batch, base_name),
