@@ -8,9 +8,8 @@
 //! rebuilds behind `Twin.from_snapshot`, pickling and `Fleet.insert`) starts from the same
 //! saved model, and a snapshot then restores what the engine has learnt since.
 //!
-//! The Rust engines are the crate's own: [`MultivariateEngine`] and [`RulEngine`]; a
-//! streaming detector runs in [`WatchEngine`], which is the crate's `DetectorEngine` with a
-//! choice of signals (one detector copy per watched signal).
+//! The Rust engines are the crate's own: [`DetectorEngine`] (one detector copy per watched
+//! signal), [`MultivariateEngine`] and [`RulEngine`].
 
 use std::sync::Arc;
 
@@ -18,7 +17,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple, PyType};
 use twin::analytics::detect::{
-    self as det, FittedMahalanobis, FittedPca, MultivariateEngine, Persist, StreamingDetector,
+    self as det, DetectorEngine, EngineConfig, FittedMahalanobis, FittedPca, MultivariateEngine,
+    Persist, StreamingDetector,
 };
 use twin::analytics::rul::engine::{RowClock, RulEngine, RulEngineConfig, RulPredictor};
 use twin::analytics::rul::ensemble::FittedRulEnsemble;
@@ -27,117 +27,12 @@ use twin::analytics::rul::regression::FittedRegressionRul;
 use twin::analytics::rul::similarity::FittedSimilarityRul;
 use twin::analytics::{AnalyticsEngine, Insight};
 use twin::decision::{DerateConfig, DerateRule};
-use twin::{BatchRef, Schema, SignalId, Timestamp, TwinBuilder};
+use twin::{BatchRef, Schema, TwinBuilder};
 
 use crate::errors::{invalid_input, to_py};
 use crate::repr::quote;
 
 // ---- the Rust side: what builds each engine and rule ----
-
-/// A univariate streaming detector run on chosen signals of a schema, one copy of the
-/// detector per signal (the crate's `DetectorEngine` with a choice of signals).
-#[derive(Debug, Clone)]
-pub(crate) struct WatchEngine<D> {
-    name: String,
-    /// For each schema signal, the index of its detector.
-    slot: Vec<Option<usize>>,
-    detectors: Vec<D>,
-}
-
-impl<D: StreamingDetector + Persist + Clone> WatchEngine<D> {
-    /// Copies of `detector` on `signals` (names), or on every telemetry signal (and
-    /// property too with `include_properties`) when `signals` is `None`.
-    fn new(
-        schema: &Schema,
-        detector: D,
-        signals: Option<&[String]>,
-        include_properties: bool,
-        name: String,
-    ) -> twin::Result<Self> {
-        let n = schema.signal_count();
-        let ids: Vec<SignalId> = match signals {
-            Some(names) => names
-                .iter()
-                .map(|s| schema.signal_id(s))
-                .collect::<twin::Result<_>>()?,
-            None => (0..n)
-                .filter_map(|i| u32::try_from(i).ok().map(SignalId))
-                .filter(|&id| include_properties || !schema.is_property(id))
-                .collect(),
-        };
-        if ids.is_empty() {
-            return Err(twin::Error::InvalidInput(
-                "the engine watches no signal".into(),
-            ));
-        }
-        let mut slot = vec![None; n];
-        for (j, id) in ids.iter().enumerate() {
-            match slot.get_mut(id.index()) {
-                Some(s @ None) => *s = Some(j),
-                _ => {
-                    return Err(twin::Error::InvalidInput(format!(
-                        "signal {} is listed twice",
-                        schema.signal_name(*id)
-                    )))
-                }
-            }
-        }
-        Ok(WatchEngine {
-            name,
-            slot,
-            detectors: vec![detector; ids.len()],
-        })
-    }
-}
-
-impl<D: StreamingDetector + Persist + Clone> AnalyticsEngine for WatchEngine<D> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn observe(&mut self, _schema: &Schema, batch: BatchRef<'_>, out: &mut Vec<Insight>) {
-        let (times, signals, values) = (batch.times(), batch.signals(), batch.values());
-        for k in 0..times.len() {
-            let Some(&Some(j)) = self.slot.get(signals[k] as usize) else {
-                continue;
-            };
-            let Some(d) = self.detectors.get_mut(j) else {
-                continue;
-            };
-            let det = d.update(values[k]);
-            if det.alarm {
-                out.push(Insight {
-                    time: Timestamp(times[k]),
-                    signal: SignalId(signals[k]),
-                    kind: d.kind(),
-                    value: values[k],
-                    score: det.likelihood,
-                });
-            }
-        }
-    }
-
-    fn save(&self) -> twin::Result<serde_json::Value> {
-        Ok(serde_json::to_value(&self.detectors)?)
-    }
-
-    fn restore(&mut self, state: serde_json::Value) -> twin::Result<()> {
-        let detectors: Vec<D> = serde_json::from_value(state).map_err(|e| {
-            twin::Error::Serialization(format!("cannot restore {}: {e}", self.name))
-        })?;
-        if detectors.len() != self.detectors.len() {
-            return Err(twin::Error::Serialization(format!(
-                "{} state has {} detectors, the engine watches {} signals",
-                self.name,
-                detectors.len(),
-                self.detectors.len()
-            )));
-        }
-        detectors.iter().try_for_each(Persist::check)?;
-        self.detectors = detectors;
-        Ok(())
-    }
-}
 
 /// An engine under another name (so that two engines of one kind can share a twin).
 struct Named<E> {
@@ -262,8 +157,23 @@ fn watch<D: StreamingDetector + Persist + Clone + 'static>(
     name: &str,
 ) -> twin::Result<TwinBuilder> {
     let d = D::from_json(json)?;
-    let e = WatchEngine::new(b.schema(), d, signals, include_properties, name.to_string())?;
-    Ok(b.engine(e))
+    let schema = b.schema();
+    let e = match signals {
+        Some(names) => {
+            let ids = names
+                .iter()
+                .map(|s| schema.signal_id(s))
+                .collect::<twin::Result<Vec<_>>>()?;
+            DetectorEngine::on_signals(schema, d, &ids)?
+        }
+        None => DetectorEngine::new(schema, d, EngineConfig { include_properties })?,
+    };
+    if e.signals().next().is_none() {
+        return Err(twin::Error::InvalidInput(
+            "the engine watches no signal".into(),
+        ));
+    }
+    Ok(b.engine(e.named(name)))
 }
 
 fn rul<M: RulPredictor + 'static>(
