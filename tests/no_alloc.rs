@@ -1,28 +1,10 @@
 //! The hot path allocates nothing per sample: a counting allocator watches batch ingest.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use twin::analytics::detect::{EwmaMonitor, MonitorConfig};
 use twin::{BatchRef, Schema, SignalSpec, Twin};
 
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[test]
 fn clean_batches_ingest_without_allocating() {
@@ -55,10 +37,10 @@ fn clean_batches_ingest_without_allocating() {
     let r = twin
         .ingest_batch(BatchRef::new(&times[..half], &signals[..half], &values[..half]).expect("b"));
     assert_eq!(r.accepted, half);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting_alloc::allocations();
     let r = twin
         .ingest_batch(BatchRef::new(&times[half..], &signals[half..], &values[half..]).expect("b"));
-    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let allocs = counting_alloc::allocations() - before;
     assert_eq!(r.accepted, n - half);
     assert_eq!(twin.insights().count(), 0);
     assert_eq!(allocs, 0, "{allocs} allocations for {} samples", n - half);

@@ -6,42 +6,14 @@
 //!
 //! One `#[test]` in this binary: the counter is global, and tests run on parallel threads.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use twin::sim::failure::{FailureModel, RetryPolicy};
 use twin::sim::gateway::{Balancing, GatewayConfig};
 use twin::sim::network::{LinkConfig, LoRaConfig, LossModel};
 use twin::sim::scenario::MetricsConfig;
 use twin::sim::{run, DeviceGroup, Placement, Radio, Scenario};
 
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 /// A busy deployment: jittered reports, noisy signals, a lossy jittery bandwidth-limited
 /// link with a queue, retries with failover, random device and gateway failures, and a
@@ -112,9 +84,9 @@ fn scenario(hours: f64) -> Scenario {
 
 /// Allocations made by one run, and its event count.
 fn allocations_of(s: &Scenario) -> (usize, u64) {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting_alloc::allocations();
     let r = run(s).expect("runs");
-    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let allocs = counting_alloc::allocations() - before;
     let sm = &r.summary;
     assert!(
         sm.collisions > 0 && sm.retries > 0 && sm.dropped_queue > 0 && sm.lost_channel > 0,

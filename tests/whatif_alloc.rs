@@ -2,30 +2,12 @@
 //! allocations for 1,000 steps as for 4,000 (with paths failing along the way), and the
 //! result is plain owned data that can move between threads.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use twin::entity::ConveyorDrive;
 use twin::model::{ConveyorModel, DigitalModel};
 use twin::whatif::{run, FaultEffect, Profile, Scenario, WhatIfResult};
 
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 fn assert_send<T: Send + 'static>() {}
 
@@ -59,9 +41,9 @@ fn allocations_do_not_grow_with_the_number_of_steps() {
     };
     let (short, long) = (scenario(1_000.0), scenario(4_000.0));
     let count = |s: &Scenario| {
-        let before = ALLOCS.load(Ordering::Relaxed);
+        let before = counting_alloc::allocations();
         let r = run(fm.as_ref(), s).expect("run");
-        let n = ALLOCS.load(Ordering::Relaxed) - before;
+        let n = counting_alloc::allocations() - before;
         (n, r)
     };
     let (n_short, _) = count(&short);
