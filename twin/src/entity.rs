@@ -34,7 +34,7 @@ pub trait PhysicalEntity {
 }
 
 /// Serde form of a seeded ChaCha generator: its seed, stream and word position, so a
-/// restored entity continues exactly the same random sequence.
+/// restored entity (or particle filter) continues exactly the same random sequence.
 pub(crate) mod rng_serde {
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha8Rng;

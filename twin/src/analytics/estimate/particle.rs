@@ -6,7 +6,7 @@
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, StandardUniform};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{
     check_dt, check_model, check_positive_definite, check_vector, linalg, persist, Dims,
@@ -60,38 +60,6 @@ impl ParticleConfig {
         }
         Ok(())
     }
-}
-
-/// The generator's position, saved so a restored filter continues the same stream.
-#[derive(Serialize, Deserialize)]
-struct RngState {
-    seed: Vec<u8>,
-    stream: u64,
-    word_pos_hi: u64,
-    word_pos_lo: u64,
-}
-
-fn save_rng<S: Serializer>(rng: &ChaCha8Rng, s: S) -> std::result::Result<S::Ok, S::Error> {
-    let pos = rng.get_word_pos();
-    RngState {
-        seed: rng.get_seed().to_vec(),
-        stream: rng.get_stream(),
-        word_pos_hi: (pos >> 64) as u64,
-        word_pos_lo: pos as u64,
-    }
-    .serialize(s)
-}
-
-fn load_rng<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<ChaCha8Rng, D::Error> {
-    let st = RngState::deserialize(d)?;
-    let seed: [u8; 32] =
-        st.seed.as_slice().try_into().map_err(|_| {
-            serde::de::Error::custom("the random generator seed must have 32 bytes")
-        })?;
-    let mut rng = ChaCha8Rng::from_seed(seed);
-    rng.set_stream(st.stream);
-    rng.set_word_pos(((st.word_pos_hi as u128) << 64) | st.word_pos_lo as u128);
-    Ok(rng)
 }
 
 /// Buffers allocated once per filter (rebuilt after loading).
@@ -165,7 +133,7 @@ pub struct ParticleFilter<M> {
     mean: Vec<f64>,
     cov: Vec<f64>,
     resamples: u64,
-    #[serde(serialize_with = "save_rng")]
+    #[serde(serialize_with = "crate::entity::rng_serde::serialize")]
     rng: ChaCha8Rng,
     #[serde(skip)]
     work: Work,
@@ -180,7 +148,7 @@ struct ParticleState<M> {
     weights: Vec<f64>,
     u: Vec<f64>,
     resamples: u64,
-    #[serde(deserialize_with = "load_rng")]
+    #[serde(deserialize_with = "crate::entity::rng_serde::deserialize")]
     rng: ChaCha8Rng,
 }
 
