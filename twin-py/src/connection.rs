@@ -23,7 +23,7 @@ use twin::{Command, SampleBatch, SignalId, Timestamp};
 
 use crate::columns;
 use crate::digital_twin::PyTwin;
-use crate::errors::{invalid_input, to_py, twin_error};
+use crate::errors::{invalid_input, lock_or_message, lock_or_raise, to_py, twin_error};
 use crate::results::{PyCommand, PyIngestReport};
 
 thread_local! {
@@ -560,18 +560,13 @@ pub struct PyCsvReplay {
 
 impl PyCsvReplay {
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Replay>> {
-        self.state
-            .lock()
-            .map_err(|_| twin_error("this replay is unusable: an earlier call panicked"))
+        lock_or_raise(&self.state, "replay")
     }
 }
 
 impl NativeConnection for PyCsvReplay {
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String> {
-        let mut st = self
-            .state
-            .lock()
-            .map_err(|_| "this replay is unusable: an earlier call panicked".to_string())?;
+        let mut st = lock_or_message(&self.state, "replay")?;
         f(&mut st.conn);
         Ok(())
     }
@@ -857,10 +852,7 @@ pub struct PyDeviceEnd {
 
 impl PyDeviceEnd {
     fn end(&self) -> PyResult<twin::connection::DeviceEnd> {
-        let g = self
-            .inner
-            .lock()
-            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))?;
+        let g = lock_or_raise(&self.inner, "channel end")?;
         g.clone().ok_or_else(|| {
             to_py(twin::Error::Disconnected(
                 "this device end was closed".into(),
@@ -869,14 +861,13 @@ impl PyDeviceEnd {
     }
 
     fn counts(&self) -> PyResult<twin::connection::ChannelStats> {
-        let poisoned = || twin_error("this channel end is unusable: an earlier call panicked");
-        if let Some(d) = self.inner.lock().map_err(|_| poisoned())?.as_ref() {
+        if let Some(d) = lock_or_raise(&self.inner, "channel end")?.as_ref() {
             return Ok(d.stats());
         }
         if let Some(t) = self.twin_end.upgrade() {
-            return Ok(t.lock().map_err(|_| poisoned())?.stats());
+            return Ok(lock_or_raise(&t, "channel end")?.stats());
         }
-        Ok(*self.at_close.lock().map_err(|_| poisoned())?)
+        Ok(*lock_or_raise(&self.at_close, "channel end")?)
     }
 }
 
@@ -940,10 +931,7 @@ impl PyDeviceEnd {
     /// Disconnect this end: publishing raises :class:`DisconnectedError`, and the twin's
     /// end reports it once the queue is drained. Idempotent.
     fn close(&self) -> PyResult<()> {
-        let mut g = self
-            .inner
-            .lock()
-            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))?;
+        let mut g = lock_or_raise(&self.inner, "channel end")?;
         if let Some(d) = g.take() {
             if let Ok(mut a) = self.at_close.lock() {
                 *a = d.stats();
@@ -955,11 +943,7 @@ impl PyDeviceEnd {
     /// Whether :meth:`close` was called.
     #[getter]
     fn closed(&self) -> PyResult<bool> {
-        Ok(self
-            .inner
-            .lock()
-            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))?
-            .is_none())
+        Ok(lock_or_raise(&self.inner, "channel end")?.is_none())
     }
 
     fn __reduce__(&self) -> PyResult<()> {
@@ -987,18 +971,13 @@ pub struct PyTwinEnd {
 
 impl PyTwinEnd {
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, twin::connection::TwinEnd>> {
-        self.inner
-            .lock()
-            .map_err(|_| twin_error("this channel end is unusable: an earlier call panicked"))
+        lock_or_raise(&self.inner, "channel end")
     }
 }
 
 impl NativeConnection for PyTwinEnd {
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn DataConnection)) -> Result<(), String> {
-        let mut g = self
-            .inner
-            .lock()
-            .map_err(|_| "this channel end is unusable: an earlier call panicked".to_string())?;
+        let mut g = lock_or_message(&self.inner, "channel end")?;
         f(&mut *g);
         Ok(())
     }

@@ -227,6 +227,24 @@ pub(crate) fn twin_error(message: impl Into<String>) -> PyErr {
     })
 }
 
+/// Lock `m`, or say why the `what` it guards is unusable (an earlier call panicked while
+/// holding it). A plain message, for paths that run without the GIL.
+pub(crate) fn lock_or_message<'a, T>(
+    m: &'a std::sync::Mutex<T>,
+    what: &str,
+) -> Result<std::sync::MutexGuard<'a, T>, String> {
+    m.lock()
+        .map_err(|_| format!("this {what} is unusable: an earlier call panicked"))
+}
+
+/// [`lock_or_message`] with the message as a `TwinError`.
+pub(crate) fn lock_or_raise<'a, T>(
+    m: &'a std::sync::Mutex<T>,
+    what: &str,
+) -> PyResult<std::sync::MutexGuard<'a, T>> {
+    lock_or_message(m, what).map_err(twin_error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

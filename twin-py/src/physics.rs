@@ -22,7 +22,7 @@ use twin::physics::{
 };
 use twin::{SampleBatch, Schema, TwinBuilder};
 
-use crate::errors::{invalid_input, to_py, twin_error};
+use crate::errors::{invalid_input, lock_or_raise, to_py, twin_error};
 use crate::schema::PySchema;
 use crate::whatif::{merge_config, run_forward, scenario_arg, to_python, PyWhatIfResult};
 
@@ -270,8 +270,7 @@ struct SimState<E> {
 }
 
 fn lock<E>(m: &Mutex<Sim<E>>) -> PyResult<std::sync::MutexGuard<'_, Sim<E>>> {
-    m.lock()
-        .map_err(|_| twin_error("this entity is unusable: an earlier call panicked"))
+    lock_or_raise(m, "entity")
 }
 
 /// `advance`, `sense`, `actuate` and the properties every entity class shares.

@@ -25,7 +25,7 @@ use twin::sim::network::LinkConfig;
 use twin::{Command, SampleBatch, Schema, Timestamp};
 
 use crate::connection::{columns_tuple, command_arg, max_arg, NativeConnection, Reentry};
-use crate::errors::{invalid_input, to_py, twin_error};
+use crate::errors::{invalid_input, lock_or_message, to_py, twin_error};
 use crate::results::PyCommand;
 use crate::schema::PySchema;
 use crate::whatif::{from_python, to_python};
@@ -300,10 +300,7 @@ impl NativeConnection for PySimNetwork {
                 "a device's entity called back into the network that is advancing it".into(),
             );
         }
-        let mut st = self
-            .state
-            .lock()
-            .map_err(|_| "this network is unusable: an earlier call panicked".to_string())?;
+        let mut st = lock_or_message(&self.state, "network")?;
         if let Some(why) = &st.broken {
             return Err(format!("this network is unusable: {why}"));
         }
