@@ -134,8 +134,6 @@ impl PhysicalEntity for PyEntity {
 
 struct NetState {
     net: SimNetwork,
-    link: LinkConfig,
-    seed: u64,
     devices: Vec<Py<PyAny>>,
     /// Why the network is unusable, after an entity raised in the middle of an event.
     broken: Option<String>,
@@ -273,18 +271,10 @@ impl PySimNetwork {
         Ok(d)
     }
 
-    fn wrap(
-        net: SimNetwork,
-        link: LinkConfig,
-        seed: u64,
-        devices: Vec<Py<PyAny>>,
-        error: ErrorSlot,
-    ) -> Self {
+    fn wrap(net: SimNetwork, devices: Vec<Py<PyAny>>, error: ErrorSlot) -> Self {
         PySimNetwork {
             state: Mutex::new(NetState {
                 net,
-                link,
-                seed,
                 devices,
                 broken: None,
             }),
@@ -319,14 +309,8 @@ impl PySimNetwork {
             Some(l) if l.is_none() => LinkConfig::default(),
             Some(l) => from_python("link", l)?,
         };
-        let net = SimNetwork::new(link.clone(), seed).map_err(to_py)?;
-        Ok(Self::wrap(
-            net,
-            link,
-            seed,
-            Vec::new(),
-            Arc::new(Mutex::new(None)),
-        ))
+        let net = SimNetwork::new(link, seed).map_err(to_py)?;
+        Ok(Self::wrap(net, Vec::new(), Arc::new(Mutex::new(None))))
     }
 
     /// Add a device that reads every sensor of ``entity`` every ``period_s`` seconds from
@@ -400,14 +384,14 @@ impl PySimNetwork {
     /// The link settings, as a dict.
     #[getter]
     fn link<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let link = self.lock(py)?.link.clone();
+        let link = self.lock(py)?.net.link().clone();
         to_python(py, &link)
     }
 
     /// The seed.
     #[getter]
     fn seed(&self, py: Python<'_>) -> PyResult<u64> {
-        Ok(self.lock(py)?.seed)
+        Ok(self.lock(py)?.net.seed())
     }
 
     /// Take up to ``max_samples`` arrived samples: ``(times, signals, values)`` as int64,
@@ -447,10 +431,8 @@ impl PySimNetwork {
             entities.push(Box::new(Self::adaptor(&d, &error)?));
             objects.push(d.unbind());
         }
-        let link = state.link().clone();
-        let seed = state.seed();
         let net = SimNetwork::from_state(state, entities).map_err(to_py)?;
-        Ok(Self::wrap(net, link, seed, objects, error))
+        Ok(Self::wrap(net, objects, error))
     }
 
     fn __reduce__<'py>(

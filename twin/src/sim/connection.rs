@@ -163,16 +163,6 @@ impl NetworkState {
         self.devices.len()
     }
 
-    /// The link's settings.
-    pub fn link(&self) -> &LinkConfig {
-        &self.link
-    }
-
-    /// The network's seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// The state as CBOR bytes (exact, non-finite values included).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -464,6 +454,16 @@ impl SimNetwork {
     /// together).
     pub fn into_entities(self) -> Vec<Box<dyn PhysicalEntity + Send>> {
         self.devices.into_iter().map(|d| d.entity).collect()
+    }
+
+    /// The link's settings.
+    pub fn link(&self) -> &LinkConfig {
+        &self.link
+    }
+
+    /// The network's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The simulated time, s.
