@@ -8,6 +8,7 @@ mod counting_alloc;
 
 #[test]
 fn clean_batches_ingest_without_allocating() {
+    counting_alloc::check_counts();
     let mut b = Schema::builder("m");
     for i in 0..8 {
         b = b.telemetry(

@@ -4,7 +4,8 @@
 //! buckets); what little a longer run adds is calendar buckets growing once to fit a burst,
 //! bounded by the queue's size.
 //!
-//! One `#[test]` in this binary: the counter is global, and tests run on parallel threads.
+//! The counter is per thread (see `tests/common/counting_alloc.rs`): only the measuring
+//! thread's allocations count.
 
 use twin::sim::failure::{FailureModel, RetryPolicy};
 use twin::sim::gateway::{Balancing, GatewayConfig};
@@ -107,6 +108,7 @@ fn steady(hours: f64) -> Scenario {
 
 #[test]
 fn a_whole_run_allocates_nothing_per_event() {
+    counting_alloc::check_counts();
     // Warm up anything the process sets up once.
     allocations_of(&steady(0.5));
     let (a1, e1) = allocations_of(&steady(1.0));

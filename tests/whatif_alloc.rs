@@ -13,6 +13,7 @@ fn assert_send<T: Send + 'static>() {}
 
 #[test]
 fn allocations_do_not_grow_with_the_number_of_steps() {
+    counting_alloc::check_counts();
     assert_send::<WhatIfResult>();
     let schema = ConveyorDrive::standard_schema();
     let model = ConveyorModel::new(&schema, Default::default()).expect("model");

@@ -1,30 +1,42 @@
 //! A global allocator that counts allocations, for the tests that show a hot path
 //! allocates nothing per sample, step or event. A test binary includes it with
 //! `#[path = "common/counting_alloc.rs"] mod counting_alloc;` and reads
-//! [`allocations`] before and after the work; the count is process-wide, so such a binary
-//! keeps its measurements in one `#[test]` or on one thread.
+//! [`allocations`] before and after the work.
+//!
+//! Each thread counts its own allocations: the test harness's main thread can still be
+//! allocating (after spawning the test's thread) while a measurement has begun, and a
+//! process-wide count would then differ from run to run.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // Const-initialised with no destructor: usable from inside the allocator, on any
+    // thread, at any point of its life.
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
 
 // Every call is forwarded unchanged to the system allocator; allocations, zeroed
 // allocations and reallocations count one each.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -37,7 +49,20 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Allocations the process has made so far (reallocations included).
+/// Allocations this thread has made so far (reallocations included).
 pub fn allocations() -> usize {
-    ALLOCS.load(Ordering::Relaxed)
+    ALLOCS.with(Cell::get)
+}
+
+/// Check that this thread's allocations are counted (a control for tests whose claim is
+/// a count of zero, or two equal counts).
+pub fn check_counts() {
+    let before = allocations();
+    let b = std::hint::black_box(Box::new(7_u64));
+    drop(b);
+    assert_eq!(
+        allocations() - before,
+        1,
+        "the counting allocator is not counting"
+    );
 }
